@@ -1,0 +1,24 @@
+"""Events: what happened in a session, streamed to storage, the dashboard and tests."""
+
+from hpo_lab.events._bus import EventBus, Subscription
+from hpo_lab.events._types import (
+    ControlApplied,
+    Event,
+    MetricsReported,
+    ParamsSuggested,
+    SessionStateChanged,
+    TrialFinished,
+    TrialStarted,
+)
+
+__all__ = [
+    "ControlApplied",
+    "Event",
+    "EventBus",
+    "MetricsReported",
+    "ParamsSuggested",
+    "SessionStateChanged",
+    "Subscription",
+    "TrialFinished",
+    "TrialStarted",
+]
