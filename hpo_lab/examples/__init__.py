@@ -1,0 +1,1 @@
+"""Small, complete examples on data that ships with scikit-learn (no downloads)."""
