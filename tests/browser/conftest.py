@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
@@ -110,11 +111,16 @@ def chromium(
     """Debian's headless chromium through Playwright (skips if it is not installed)."""
     if shutil.which(CHROMIUM) is None:
         pytest.skip(f"no chromium at {CHROMIUM}: apt-get install -y chromium")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     with sync_playwright() as playwright:
         with browser_timings.measure("browser start"):
             browser = launch_chromium(playwright, tmp_path_factory.mktemp("chromium-home"))
+        started = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
         yield browser
         browser.close()
+    psutil.wait_procs(started, timeout=10)
+    left = [p.pid for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, f"chromium/Playwright processes outlived the browser: {left}"
 
 
 @pytest.fixture
