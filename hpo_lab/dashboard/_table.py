@@ -124,9 +124,6 @@ class TrialTable(anywidget.AnyWidget):
         with self._lock:
             return {number: dict(row) for number, row in self._rows.items()}
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
     def upsert(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Adds rows or merges new values into existing ones, and sends only these rows.
 

@@ -82,7 +82,7 @@ def test_upsert_stores_rows_and_sends_only_them(table: TrialTable) -> None:
     ]
     assert table.rows[1] == {"number": 1, "state": "COMPLETE", "lr": 0.1, "value": 0.25}
     assert table.rows[0]["state"] == "RUNNING"
-    assert len(table) == 3
+    assert len(table.rows) == 3
 
 
 def test_rows_returns_a_copy(table: TrialTable) -> None:
