@@ -251,10 +251,18 @@ class TrialTable(anywidget.AnyWidget):
                 self.send({"type": "snapshot", "rows": part, "chunk": index, "chunks": chunks})
 
     def _dispatch_action(self, content: Mapping[str, Any]) -> None:
+        """Calls the callbacks if the action applies to the row's current state.
+
+        A view can lag behind (a button clicked just as its trial completed): such clicks are
+        logged and dropped rather than passed on.
+        """
         action, number = content.get("action"), content.get("number")
-        names = {spec["name"] for spec in self.actions}
-        if action not in names or not isinstance(number, int) or number not in self._rows:
-            logger.warning("TrialTable ignored action %r on trial %r", action, number)
+        states = {spec["name"]: spec["states"] for spec in self.actions}.get(action)
+        with self._lock:
+            row = self._rows.get(number) if isinstance(number, int) else None
+            state = None if row is None else row.get("state")
+        if states is None or row is None or state not in states:
+            logger.warning("TrialTable ignored action %r on trial %r (%s)", action, number, state)
             return
         self._action_callbacks(action, number)
 

@@ -185,13 +185,14 @@ def test_removed_callback_is_not_called(table: TrialTable) -> None:
         {"type": "action", "action": "explode", "number": 7},
         {"type": "action", "action": "prune", "number": 8},
         {"type": "action", "action": "prune", "number": "7"},
+        {"type": "action", "action": "prune", "number": 6},  # COMPLETE: nothing to prune
         {"type": "no-such-message"},
     ],
 )
 def test_bad_front_end_messages_are_ignored(
     table: TrialTable, content: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    table.upsert([{"number": 7, "state": "RUNNING"}])
+    table.upsert([{"number": 7, "state": "RUNNING"}, {"number": 6, "state": "COMPLETE"}])
     calls: list[tuple[str, int]] = []
     table.on_action(lambda action, number: calls.append((action, number)))
     from_front_end(table, content)
