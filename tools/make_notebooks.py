@@ -1,0 +1,118 @@
+"""Write the tutorial notebooks from the cell sources below (outputs are never committed).
+
+Run ``python tools/make_notebooks.py`` after editing; CI runs every notebook under nbval.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat as nbf
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def md(text: str) -> nbf.NotebookNode:
+    return nbf.v4.new_markdown_cell(text.strip())
+
+
+def code(text: str) -> nbf.NotebookNode:
+    return nbf.v4.new_code_cell(text.strip())
+
+
+def write(name: str, cells: list[nbf.NotebookNode]) -> None:
+    nb = nbf.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbf.write(nb, NOTEBOOKS / name)
+
+
+QUICKSTART = [
+    md("""
+# hpo_lab quickstart
+
+Tune a small PyTorch network on scikit-learn's handwritten digits — in the background, while
+this notebook stays responsive. Every value a trial reports is stored, so you can come back to it
+after a kernel restart.
+"""),
+    code("""
+import torch
+from torch import nn
+
+import hpo_lab as hl
+from hpo_lab.examples.digits import evaluate, load_digits_data, make_mlp
+
+data = load_digits_data()  # 8x8 digit images bundled with scikit-learn: no download
+print(len(data.x_train), "training and", len(data.x_val), "validation images")
+"""),
+    md("""
+## The objective
+
+An objective receives a trial, asks it for hyperparameters (Optuna's `suggest_*`), trains,
+and reports any number of named series with `trial.report(step, name=value, ...)`. The
+session's `metric` also feeds Optuna's pruners; `trial.device` is the device the session chose.
+"""),
+    code("""
+def objective(trial: hl.Trial) -> float:
+    lr = trial.suggest_float("lr", 1e-3, 3e-1, log=True)
+    hidden = trial.suggest_int("hidden", 16, 128, log=True)
+    dropout = trial.suggest_float("dropout", 0.0, 0.5)
+    torch.manual_seed(trial.number)
+    d = data.to(trial.device)
+    model = make_mlp(hidden, 1, dropout).to(trial.device)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    for epoch in range(12):
+        for i in range(0, len(d.x_train), 128):
+            loss = nn.functional.cross_entropy(model(d.x_train[i:i + 128]), d.y_train[i:i + 128])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        val_loss, val_acc = evaluate(model, d.x_val, d.y_val)
+        trial.report(epoch, train_loss=loss, val_loss=val_loss, val_acc=val_acc)
+    return float(val_loss)
+"""),
+    md("""
+## Start a search
+
+`start` returns at once: trials run in background threads. The progress bar (or the
+dashboard) follows them live, and the session can be paused, resumed or stopped at any time.
+"""),
+    code("""
+session = hl.Session(objective, name="quickstart-digits", metric="val_loss",
+                     direction="minimize", sampler="tpe", pruner="median", n_workers=2, seed=0)
+session.start(n_trials=20)
+"""),
+    code("""
+session.wait()  # optional: the notebook stays usable while trials run
+session
+"""),
+    md("## Results"),
+    code("""
+best = session.best_trial
+print(f"best val_loss {best.value:.4f} in trial {best.number}: {best.params}")
+session.trials_dataframe()[["number", "state", "value", "params_lr", "params_hidden",
+                            "params_dropout", "last_step"]].tail()
+"""),
+    code("""
+curves = session.metrics(best.number)  # every series the trial reported, by step
+curves
+"""),
+    md("""
+## Come back later
+
+Everything is stored in `.hpo_lab/` next to the notebook (an Optuna journal file and hpo_lab's
+own tables). In a new kernel, `hl.Session.load` finds the session, its trials and all of their
+series; plain Optuna (and optuna-dashboard) can read the study too.
+"""),
+    code("""
+again = hl.Session.load("quickstart-digits")
+print(again)
+len(again.metrics())
+"""),
+]
+
+
+if __name__ == "__main__":
+    write("quickstart.ipynb", QUICKSTART)
+    print("wrote", NOTEBOOKS / "quickstart.ipynb")
