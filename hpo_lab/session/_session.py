@@ -246,12 +246,15 @@ class Session:
         return cls(objective, name=name, directions=directions, storage=spec, **options)
 
     # ------------------------------------------------------------------ running
-    def start(self, n_trials: int | None = None, *, timeout: float | None = None) -> Session:
+    def start(
+        self, n_trials: int | None = None, *, timeout: float | None = None, source: str = "code"
+    ) -> Session:
         """Start running trials in the background and return at once.
 
         Args:
             n_trials: how many trials to run (None: until ``stop()`` or ``timeout``).
             timeout: seconds after which no new trial starts.
+            source: who asked, for the action log (``"code"``, ``"dashboard"``).
 
         Returns:
             The session itself, so that ``session.start(20).wait()`` reads naturally.
@@ -294,7 +297,7 @@ class Session:
                 self._progress = ProgressBar(
                     self.bus, n_trials, self._config.directions[0], self._best_so_far()
                 )
-            self._record("start", {"n_trials": n_trials, "timeout": timeout})
+            self._record("start", {"n_trials": n_trials, "timeout": timeout}, source=source)
             self._driver.start(n_trials, timeout)
         return self
 
@@ -315,7 +318,7 @@ class Session:
         if self._objective is None:
             raise RuntimeError(f"session {self.name!r} has no objective to run")
         if not self._driver.active:
-            self.start(n)
+            self.start(n, source=source)
             return
         self._driver.add(n)
         if self._progress is not None:

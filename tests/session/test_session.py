@@ -165,6 +165,15 @@ def test_prune_and_stop_trial_from_code():
     assert list(log["trial"].iloc[1:]) == [a, b]
 
 
+def test_adding_trials_after_the_run_records_who_asked():
+    s = make(name="again")
+    s.start(2, source="notebook").wait()
+    s.add_trials(1, source="dashboard")  # the run has ended: this starts a new one
+    assert s.wait(30)
+    log = s.actions()
+    assert list(zip(log["kind"], log["source"])) == [("start", "notebook"), ("start", "dashboard")]
+
+
 def test_events_stream_to_subscribers():
     s = make(name="ev", n_workers=2)
     seen = []
