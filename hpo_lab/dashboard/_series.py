@@ -1,0 +1,94 @@
+"""`Series`: one trial's values of one named series, in growable numpy arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._downsample import downsample
+
+
+class Series:
+    """Steps and values of one series of one trial, appended in place (amortised O(1)).
+
+    ``version`` grows with every append, so views can tell whether a curve changed without
+    comparing arrays; :meth:`display` caches the downsampled curve per version.
+
+    Example:
+        >>> s = Series()
+        >>> s.append(0, 1.5); s.append(1, 1.25)
+        >>> s.step.tolist(), s.value.tolist(), s.version
+        ([0.0, 1.0], [1.5, 1.25], 2)
+    """
+
+    __slots__ = ("_cache", "_n", "_step", "_value", "last_time", "version")
+
+    def __init__(self, capacity: int = 16) -> None:
+        self._step = np.empty(capacity, dtype=np.float64)
+        self._value = np.empty(capacity, dtype=np.float64)
+        self._n = 0
+        self.version = 0
+        self.last_time: float | None = None
+        self._cache: tuple[int, int, np.ndarray, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def step(self) -> np.ndarray:
+        """The steps (a read-only view)."""
+        view = self._step[: self._n]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def value(self) -> np.ndarray:
+        """The values (a read-only view; NaN where a NaN was reported)."""
+        view = self._value[: self._n]
+        view.flags.writeable = False
+        return view
+
+    def _reserve(self, extra: int) -> None:
+        need = self._n + extra
+        if need <= len(self._step):
+            return
+        capacity = max(need, 2 * len(self._step))
+        for attr in ("_step", "_value"):
+            grown = np.empty(capacity, dtype=np.float64)
+            grown[: self._n] = getattr(self, attr)[: self._n]
+            setattr(self, attr, grown)
+
+    def append(self, step: float, value: float, when: float | None = None) -> None:
+        """Adds one point (reported at wall time ``when``, if known)."""
+        self._reserve(1)
+        self._step[self._n] = step
+        self._value[self._n] = value
+        self._n += 1
+        self.version += 1
+        if when is not None:
+            self.last_time = when
+
+    def extend(self, steps: np.ndarray, values: np.ndarray, last_time: float | None = None) -> None:
+        """Adds many points at once."""
+        k = len(steps)
+        if k != len(values):
+            raise ValueError(f"steps and values must have equal lengths, got {k} and {len(values)}")
+        if not k:
+            return
+        self._reserve(k)
+        self._step[self._n : self._n + k] = steps
+        self._value[self._n : self._n + k] = values
+        self._n += k
+        self.version += 1
+        if last_time is not None:
+            self.last_time = last_time
+
+    def display(self, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+        """The curve downsampled to at most ``max_points`` (cached until the next append)."""
+        cache = self._cache
+        if cache is not None and cache[0] == self.version and cache[1] == max_points:
+            return cache[2], cache[3]
+        x, y = downsample(self._step[: self._n], self._value[: self._n], max_points)
+        if len(x) == self._n:  # not downsampled: never hand out views of the buffers
+            x, y = x.copy(), y.copy()
+        self._cache = (self.version, max_points, x, y)
+        return x, y
