@@ -10,6 +10,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import hpo_lab as hl
+from hpo_lab.dashboard import DashboardModel
+from hpo_lab.events import (
+    MetricsReported,
+    ParamsSuggested,
+    SessionStateChanged,
+    TrialFinished,
+    TrialStarted,
+)
 
 if TYPE_CHECKING:
     from hpo_lab.dashboard import Dashboard
@@ -53,6 +61,47 @@ class Gate:
 
     def release(self) -> None:
         self.go.set()
+
+
+def curve_events(number: int, steps: int, scale: float = 1.0, t0: float = 0.0) -> list:
+    return [
+        MetricsReported(number, s, {"loss": scale / (s + 1), "acc": s / steps}, time=t0 + s)
+        for s in range(steps)
+    ]
+
+
+@pytest.fixture
+def model() -> DashboardModel:
+    """Trials 0-5 finished (complete, pruned, failed), 6 and 7 running; 0 is the best."""
+    m = DashboardModel("views", ["minimize"], metric="loss")
+    events: list = [SessionStateChanged("running", time=0.0)]
+    outcomes = {
+        0: ("COMPLETE", 0.1),
+        1: ("COMPLETE", 0.3),
+        2: ("PRUNED", None),
+        3: ("COMPLETE", 0.2),
+        4: ("FAIL", None),
+        5: ("PRUNED", None),
+    }
+    for n in range(8):
+        events += [
+            TrialStarted(n, time=float(n)),
+            ParamsSuggested(n, {"lr": 10.0 ** -(n % 4 + 1), "opt": "adam" if n % 2 else "sgd"}),
+        ]
+        events += curve_events(n, 10 if n < 6 else 4, scale=1 + n, t0=float(n))
+        if n in outcomes:
+            state, value = outcomes[n]
+            events.append(
+                TrialFinished(
+                    n,
+                    state,
+                    None if value is None else (value,),
+                    reason="boom" if state == "FAIL" else None,
+                    time=n + 10.0,
+                )
+            )
+    m.apply(events)
+    return m
 
 
 def make_session(objective: Callable[..., Any] | None = quadratic, **kw: Any) -> hl.Session:

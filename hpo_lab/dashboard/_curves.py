@@ -1,0 +1,356 @@
+"""Learning curves: every trial's chosen series against step, computed from the model.
+
+Finished trials are drawn many to a trace (``chunk`` trials of one state per trace, NaN between
+curves), so a thousand trials are a few dozen traces and a trial that ends resends one chunk.
+Running trials get a trace each (their own colour, thicker), so the ones that grow are the only
+traces sent while they run. The best and the selected trial are drawn again on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _style as st
+from ._hover import params_html, state_word
+from ._model import DashboardModel, TrialRecord
+from ._series import Series
+from ._traces import TraceSpec
+
+#: Layers, bottom to top.
+LAYER = {
+    "PRUNED": 0,
+    "FAIL": 1,
+    "COMPLETE": 2,
+    "RUNNING": 3,
+    "marks": 4,
+    "best": 5,
+    "selected": 6,
+    "legend": 7,
+}
+CHUNK_STYLE = {
+    "COMPLETE": {"color": st.STATE_COLORS["COMPLETE"], "width": 1.3, "opacity": 0.5},
+    "PRUNED": {"color": st.STATE_COLORS["PRUNED"], "width": 1.0, "opacity": 0.3},
+    "FAIL": {"color": st.STATE_COLORS["FAIL"], "width": 1.2, "opacity": 0.75, "dash": "dot"},
+}
+LEGEND = (
+    ("RUNNING", "running", st.STATE_COLORS["RUNNING"]),
+    ("COMPLETE", "complete", st.STATE_COLORS["COMPLETE"]),
+    ("PRUNED", "pruned", st.STATE_COLORS["PRUNED"]),
+    ("FAIL", "failed", st.STATE_COLORS["FAIL"]),
+    ("best", "best", st.BEST_COLOR),
+    ("selected", "selected", st.SELECTED_COLOR),
+)
+_NAN = np.array([np.nan])
+
+
+class CurvesData(NamedTuple):
+    """What the learning-curves view draws.
+
+    Attributes:
+        series: The series shown (None when nothing was reported yet).
+        series_names: Every series name, for the picker.
+        log_y: Whether the value axis is logarithmic.
+        traces: The traces, keyed (see :class:`~hpo_lab.dashboard._traces.TraceSpec`).
+        n_points: Points drawn in all (decides SVG or WebGL).
+        counts: Curves drawn per state (``RUNNING``, ``COMPLETE``, ``PRUNED``, ``FAIL``).
+        message: What to say instead of curves, if there are none.
+    """
+
+    series: str | None
+    series_names: tuple[str, ...]
+    log_y: bool
+    traces: tuple[TraceSpec, ...]
+    n_points: int
+    counts: dict[str, int]
+    message: str | None
+
+
+def default_series(model: DashboardModel) -> str | None:
+    """The session's metric if reported, else the first series seen."""
+    names = model.series_names
+    return names[0] if names else None
+
+
+def curves_data(
+    model: DashboardModel,
+    series: str | None = None,
+    *,
+    selected: int | None = None,
+    log_y: bool = False,
+    max_points: int = 200,
+    chunk: int = 50,
+    cache: dict[str, tuple[Hashable, TraceSpec]] | None = None,
+) -> CurvesData:
+    """Computes the learning curves of series ``series`` (default: :func:`default_series`).
+
+    Args:
+        model: The dashboard's model.
+        series: The series to draw; a name nobody reported draws nothing.
+        selected: The selected trial, drawn on top.
+        log_y: Logarithmic value axis.
+        max_points: Each curve is downsampled to at most this many points (min/max per bucket).
+        chunk: Finished trials per trace.
+        cache: Optional memo of chunk traces by key, reused while their token holds (the
+            caller keeps it between calls; the result is the same with or without it).
+
+    Example:
+        >>> from hpo_lab.events import TrialStarted, MetricsReported
+        >>> m = DashboardModel("demo", ["minimize"], metric="loss")
+        >>> _ = m.apply([TrialStarted(0)] + [MetricsReported(0, s, {"loss": 1 / (s + 1)})
+        ...                                  for s in range(5)])
+        >>> data = curves_data(m)
+        >>> data.series, data.counts, [t.key for t in data.traces if t.layer < 7]
+        ('loss', {'RUNNING': 1}, ['run:0', 'heads'])
+    """
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 4:
+        raise ValueError(f"max_points must be an int of at least 4, got {max_points!r}")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive int, got {chunk!r}")
+    names = tuple(model.series_names)
+    if series is None:
+        series = default_series(model)
+    curves = model.by_name.get(series, {}) if series is not None else {}
+    label = series or "value"
+
+    groups: dict[str, list[tuple[int, TrialRecord, Series]]] = {}
+    for number in sorted(curves):
+        s = curves[number]
+        t = model.trials.get(number)
+        if t is None or not len(s):
+            continue
+        state = t.state if t.state in CHUNK_STYLE or t.state == "RUNNING" else None
+        if state is not None:
+            groups.setdefault(state, []).append((number, t, s))
+
+    traces: list[TraceSpec] = []
+    n_points = 0
+    for state in ("PRUNED", "FAIL", "COMPLETE"):
+        members = groups.get(state, [])
+        by_chunk: dict[int, list[tuple[int, TrialRecord, Series]]] = {}
+        for item in members:
+            by_chunk.setdefault(item[0] // chunk, []).append(item)
+        for index, items in by_chunk.items():
+            spec = _chunk_trace(state, index, items, label, max_points, cache)
+            n_points += len(spec.props["x"])
+            traces.append(spec)
+
+    running = groups.get("RUNNING", [])
+    heads_x, heads_y, heads_c, heads_n = [], [], [], []
+    for number, t, s in running:
+        x, y = s.display(max_points)
+        n_points += len(x)
+        color = st.running_color(number)
+        state = "paused" if t.held else "running"
+        traces.append(
+            TraceSpec(
+                f"run:{number}",
+                LAYER["RUNNING"],
+                {
+                    "x": x,
+                    "y": y,
+                    "mode": "lines",
+                    "line": {"color": color, "width": 2.2},
+                    "opacity": 1.0,
+                    "name": f"trial {number}",
+                    "legendgroup": "RUNNING",
+                    "showlegend": False,
+                    "hovertemplate": _trial_template(number, state, label, t, model),
+                },
+                token=(number, s.version, t.version),
+                numbers=number,
+            )
+        )
+        heads_x.append(x[-1])
+        heads_y.append(y[-1])
+        heads_c.append(color)
+        heads_n.append(number)
+    if running:
+        traces.append(
+            TraceSpec(
+                "heads",
+                LAYER["marks"],
+                {
+                    "x": np.asarray(heads_x, dtype=np.float64),
+                    "y": np.asarray(heads_y, dtype=np.float64),
+                    "mode": "markers",
+                    "marker": {
+                        "size": 8,
+                        "color": heads_c,
+                        "symbol": "circle",
+                        "line": {"color": "#ffffff", "width": 1.5},
+                    },
+                    "customdata": np.asarray(heads_n, dtype=np.float64),
+                    "name": "latest",
+                    "legendgroup": "RUNNING",
+                    "showlegend": False,
+                    "hovertemplate": f"<b>Trial %{{customdata}}</b> · running<br>{label} "
+                    "%{y:.4g} at step %{x}<extra></extra>",
+                },
+                numbers=np.asarray(heads_n, dtype=np.float64),
+            )
+        )
+    failed = groups.get("FAIL", [])
+    if failed:
+        ends = [s.display(max_points) for _, _, s in failed]
+        traces.append(
+            TraceSpec(
+                "fail-marks",
+                LAYER["marks"],
+                {
+                    "x": np.asarray([x[-1] for x, _ in ends], dtype=np.float64),
+                    "y": np.asarray([y[-1] for _, y in ends], dtype=np.float64),
+                    "mode": "markers",
+                    "marker": {
+                        "size": 9,
+                        "color": st.STATE_COLORS["FAIL"],
+                        "symbol": "x-thin",
+                        "line": {"color": st.STATE_COLORS["FAIL"], "width": 2},
+                    },
+                    "customdata": np.asarray([n for n, _, _ in failed], dtype=np.float64),
+                    "name": "failed here",
+                    "legendgroup": "FAIL",
+                    "showlegend": False,
+                    "hovertemplate": "<b>Trial %{customdata}</b> · failed at step %{x}"
+                    "<extra></extra>",
+                },
+                token=tuple((n, s.version) for n, _, s in failed),
+                numbers=np.asarray([n for n, _, _ in failed], dtype=np.float64),
+            )
+        )
+
+    best = model.best[0] if model.best is not None and model.n_objectives == 1 else None
+    for key, number, color, width in (
+        ("best", best, st.BEST_COLOR, 3.2),
+        ("selected", selected, st.SELECTED_COLOR, 2.4),
+    ):
+        s = curves.get(number) if number is not None else None
+        t = model.trials.get(number) if number is not None else None
+        if s is None or t is None or not len(s):
+            continue
+        x, y = s.display(max_points)
+        n_points += len(x)
+        what = "best" if key == "best" else state_word(t.display_state)
+        traces.append(
+            TraceSpec(
+                key,
+                LAYER[key],
+                {
+                    "x": x,
+                    "y": y,
+                    "mode": "lines+markers" if key == "selected" else "lines",
+                    "line": {"color": color, "width": width},
+                    "marker": {"size": 4, "color": color},
+                    "opacity": 1.0,
+                    "name": f"{key} #{number}",
+                    "legendgroup": key,
+                    "showlegend": False,
+                    "hovertemplate": _trial_template(number, what, label, t, model),
+                },
+                token=(number, s.version, t.version, what),
+                numbers=number,
+            )
+        )
+
+    counts = {state: len(items) for state, items in groups.items()}
+    traces.extend(_legend(counts, best is not None and best in curves, selected in curves))
+    message = None
+    if not names:
+        message = "No values reported yet: curves appear with the first trial.report()"
+    elif series not in model.by_name:
+        message = f"No trial reported {series!r}"
+    return CurvesData(series, names, bool(log_y), tuple(traces), n_points, counts, message)
+
+
+def _trial_template(
+    number: int, state: str, label: str, t: TrialRecord, model: DashboardModel
+) -> str:
+    params = params_html(t.params, model.param_names)
+    head = f"<b>Trial {number}</b> · {state}<br>{label} %{{y:.4g}} at step %{{x}}"
+    body = f"<br><span style='color:{st.MUTED_TEXT}'>{params}</span>" if params else ""
+    return head + body + "<extra></extra>"
+
+
+def _chunk_trace(
+    state: str,
+    index: int,
+    items: list[tuple[int, TrialRecord, Series]],
+    label: str,
+    max_points: int,
+    cache: dict[str, tuple[Hashable, TraceSpec]] | None,
+) -> TraceSpec:
+    key = f"{state}:{index}"
+    token = (label, max_points, tuple((n, s.version) for n, _, s in items))
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None and hit[0] == token:
+            return hit[1]
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    ns: list[np.ndarray] = []
+    for number, _, s in items:
+        x, y = s.display(max_points)
+        xs += [x, _NAN]
+        ys += [y, _NAN]
+        ns += [np.full(len(x), float(number)), _NAN]
+    style = CHUNK_STYLE[state]
+    word = state_word(state)
+    numbers = np.concatenate(ns)
+    props: dict[str, Any] = {
+        "x": np.concatenate(xs),
+        "y": np.concatenate(ys),
+        "customdata": numbers,
+        "mode": "lines",
+        "connectgaps": False,
+        "line": {
+            "color": style["color"],
+            "width": style["width"],
+            "dash": style.get("dash", "solid"),
+        },
+        "opacity": style["opacity"],
+        "name": word,
+        "legendgroup": state,
+        "showlegend": False,
+        "hovertemplate": f"<b>Trial %{{customdata:d}}</b> · {word}<br>{label} %{{y:.4g}} "
+        "at step %{x}<extra></extra>",
+    }
+    spec = TraceSpec(key, LAYER[state], props, token=token, numbers=numbers)
+    if cache is not None:
+        cache[key] = (token, spec)
+    return spec
+
+
+def _legend(counts: dict[str, int], has_best: bool, has_selected: bool) -> list[TraceSpec]:
+    """Empty traces that only make legend entries (with counts), one per category shown."""
+    out = []
+    for rank, (key, word, color) in enumerate(LEGEND):
+        n = counts.get(key)
+        if key == "best":
+            n = 1 if has_best else None
+        elif key == "selected":
+            n = 1 if has_selected else None
+        if not n:
+            continue
+        name = word if key in ("best", "selected") else f"{word} ({n})"
+        dash = CHUNK_STYLE.get(key, {}).get("dash", "solid")
+        out.append(
+            TraceSpec(
+                f"legend:{key}",
+                LAYER["legend"],
+                {
+                    "x": [None],
+                    "y": [None],
+                    "mode": "lines",
+                    "line": {"color": color, "width": 3 if key == "best" else 2, "dash": dash},
+                    "name": name,
+                    "legendgroup": key,
+                    "legendrank": rank,
+                    "showlegend": True,
+                    "hoverinfo": "skip",
+                },
+                token=(name,),
+            )
+        )
+    return out

@@ -1,0 +1,279 @@
+"""Applying computed trace specs to a plotly ``FigureWidget``, touching only what changed.
+
+A view's pure function returns :class:`TraceSpec` objects, each with a stable ``key`` (``"run:17"``,
+``"COMPLETE:3"``, ``"best"``) and a ``token`` that changes when its data does. :class:`TraceSync`
+keeps one figure trace per key: it updates a trace only when its token changed, reuses the
+traces of keys that disappeared (hidden, emptied) for new keys of the same layer, and keeps traces
+in layer order so that, say, running curves are drawn over finished ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import plotly.graph_objects as go
+
+_EMPTY = np.empty(0, dtype=np.float64)
+_UNSET = object()
+_HIDDEN = {
+    "visible": False,
+    "x": _EMPTY,
+    "y": _EMPTY,
+    "customdata": None,
+    "text": None,
+    "showlegend": False,
+}
+ClickCallback = Callable[[int], None]
+HoverCallback = Callable[[int | None], None]
+
+
+class TraceSpec(NamedTuple):
+    """One trace as a view wants it drawn.
+
+    Attributes:
+        key: Stable identity of the trace within its view.
+        layer: Drawing order (higher is drawn on top); traces of one layer are interchangeable.
+        props: Plotly trace properties (``x``, ``y``, ``line``, ``hovertemplate``, ...). Specs of
+            one layer should set the same properties, so a reused trace keeps nothing stale.
+        token: Equal tokens mean equal ``props`` (the trace is not resent); None: always resend.
+        numbers: The trial number of each point (an array) or of the whole trace (an int), so a
+            click on a point can select its trial; None: not clickable.
+    """
+
+    key: str
+    layer: int
+    props: Mapping[str, Any]
+    token: Hashable = None
+    numbers: np.ndarray | int | None = None
+
+
+class TraceSync:
+    """Keeps the traces of one view (one subplot) of a figure equal to a list of specs.
+
+    Args:
+        figure: The figure; other views may own other traces of it.
+        xaxis: Axis ids of the view's subplot (``"x"``, ``"x2"``, ...).
+        yaxis: See ``xaxis``.
+        gl: Draw with WebGL (``scattergl``) instead of SVG (``scatter``).
+        on_click: Called with the trial number of a clicked point (on the kernel's main thread).
+        on_hover: Called with the trial number of a hovered point, and with None when the
+            pointer leaves it.
+        layer_base: Added to every spec's layer, to order this view's traces among others'.
+
+    Example:
+        >>> fig = go.FigureWidget()
+        >>> sync = TraceSync(fig)
+        >>> sync.apply([TraceSpec("a", 0, {"x": [0.0, 1.0], "y": [1.0, 2.0]}, token=1)])
+        1
+        >>> sync.apply([TraceSpec("a", 0, {"x": [0.0, 1.0], "y": [1.0, 2.0]}, token=1)])
+        0
+    """
+
+    def __init__(
+        self,
+        figure: go.FigureWidget,
+        xaxis: str = "x",
+        yaxis: str = "y",
+        *,
+        gl: bool = False,
+        on_click: ClickCallback | None = None,
+        on_hover: HoverCallback | None = None,
+        layer_base: int = 0,
+    ) -> None:
+        self.figure = figure
+        self.xaxis, self.yaxis = xaxis, yaxis
+        self.gl = gl
+        self.on_click = on_click
+        self.on_hover = on_hover
+        self.layer_base = layer_base
+        self._by_key: dict[str, Any] = {}
+        self._tokens: dict[str, Hashable] = {}
+        self._numbers: dict[int, np.ndarray | int | None] = {}  # id(trace) -> numbers
+        self._layers: dict[int, int] = {}  # id(trace) -> layer
+        self._spares: dict[int, list[Any]] = {}
+        self._to_hide: set[int] = set()
+        self._sent: dict[int, dict[str, Any]] = {}  # id(trace) -> the props last sent
+
+    @property
+    def keys(self) -> list[str]:
+        """Keys of the traces shown now."""
+        return list(self._by_key)
+
+    def trace(self, key: str) -> Any:
+        """The figure trace of ``key`` (KeyError if none)."""
+        return self._by_key[key]
+
+    def apply(self, specs: Sequence[TraceSpec]) -> int:
+        """:meth:`prepare`, then :meth:`update`. Returns how many traces were sent."""
+        self.prepare(specs)
+        return self.update(specs)
+
+    def prepare(self, specs: Sequence[TraceSpec]) -> None:
+        """Gives every spec a trace: one it had, a spare of its layer, or a new one.
+
+        Adding traces (and reordering them by layer) cannot happen inside ``batch_update``:
+        call this before it, then :meth:`update` inside it.
+        """
+        wanted = {s.key for s in specs}
+        if len(wanted) != len(specs):
+            raise ValueError("specs must have unique keys")
+        for key in [k for k in self._by_key if k not in wanted]:
+            trace = self._by_key.pop(key)
+            self._tokens.pop(key, None)
+            self._numbers[id(trace)] = None
+            self._spares.setdefault(self._layers[id(trace)], []).append(trace)
+            self._to_hide.add(id(trace))
+        new: list[tuple[TraceSpec, Any]] = []
+        for spec in specs:
+            if spec.key in self._by_key:
+                continue
+            spares = self._spares.get(self.layer_base + spec.layer)
+            if spares:
+                trace = spares.pop()
+                self._to_hide.discard(id(trace))
+                self._by_key[spec.key] = trace
+            else:
+                kind = go.Scattergl if self.gl else go.Scatter
+                new.append((spec, kind(xaxis=self.xaxis, yaxis=self.yaxis, x=_EMPTY, y=_EMPTY)))
+        if new:
+            fig = self.figure
+            fig.add_traces([t for _, t in new])
+            for (spec, _), trace in zip(new, fig.data[-len(new) :]):
+                self._by_key[spec.key] = trace
+                self._layers[id(trace)] = self.layer_base + spec.layer
+                if self.on_click is not None:
+                    trace.on_click(self._clicked)
+                if self.on_hover is not None:
+                    trace.on_hover(self._hovered)
+                    trace.on_unhover(self._unhovered)
+            self._restack()
+
+    def update(self, specs: Sequence[TraceSpec]) -> int:
+        """Sends the specs whose token changed, and hides retired traces.
+
+        Call :meth:`prepare` with the same specs first. Changed traces go out in one
+        ``Plotly.restyle`` message per set of property names (plotly's own validation of every
+        property is skipped: it costs milliseconds per trace, and specs come from our code).
+        Returns how many traces were sent.
+        """
+        changes: list[tuple[Any, Mapping[str, Any]]] = []
+        if self._to_hide:
+            for spares in self._spares.values():
+                for trace in spares:
+                    if id(trace) in self._to_hide:
+                        changes.append((trace, _HIDDEN))
+                        self._sent[id(trace)] = dict(_HIDDEN)
+            self._to_hide.clear()
+        touched = 0
+        for spec in specs:
+            trace = self._by_key.get(spec.key)
+            if trace is None:
+                raise KeyError(f"no trace for {spec.key!r}: call prepare() with these specs first")
+            if spec.token is not None and self._tokens.get(spec.key, _UNSET) == spec.token:
+                continue
+            props = dict(spec.props)
+            props.setdefault("visible", True)
+            delta = _delta(self._sent.get(id(trace), {}), props)
+            self._sent[id(trace)] = props
+            if delta:
+                changes.append((trace, delta))
+            self._tokens[spec.key] = spec.token
+            self._numbers[id(trace)] = spec.numbers
+            touched += 1
+        if changes:
+            self._restyle(changes)
+        return touched
+
+    def _restyle(self, changes: list[tuple[Any, Mapping[str, Any]]]) -> None:
+        index = {id(t): i for i, t in enumerate(self.figure.data)}
+        groups: dict[tuple[str, ...], list[tuple[int, Mapping[str, Any]]]] = {}
+        for trace, props in changes:
+            groups.setdefault(tuple(sorted(props)), []).append((index[id(trace)], props))
+        for keys, items in groups.items():
+            data = {k: [props[k] for _, props in items] for k in keys}
+            self.figure.plotly_restyle(data, [i for i, _ in items])
+
+    def clear(self) -> None:
+        """Removes every trace of this view from the figure."""
+        mine = {id(t) for t in self._by_key.values()} | {
+            id(t) for spares in self._spares.values() for t in spares
+        }
+        self.figure.data = tuple(t for t in self.figure.data if id(t) not in mine)
+        for table in (
+            self._by_key,
+            self._tokens,
+            self._numbers,
+            self._layers,
+            self._spares,
+            self._sent,
+        ):
+            table.clear()
+        self._to_hide.clear()
+
+    def number_at(self, trace: Any, index: int) -> int | None:
+        """The trial number of point ``index`` of ``trace``, if the view said."""
+        numbers = self._numbers.get(id(trace))
+        if numbers is None:
+            return None
+        if isinstance(numbers, (int, np.integer)):
+            return int(numbers)
+        if 0 <= index < len(numbers):
+            value = numbers[index]
+            return None if np.isnan(value) else int(value)
+        return None
+
+    # ------------------------------------------------------------------ internals
+    def _restack(self) -> None:
+        """Orders the figure's traces by layer (stable), if adding broke the order."""
+        fig = self.figure
+        layers = [self._layer_of(t) for t in fig.data]
+        if all(a <= b for a, b in itertools.pairwise(layers)):
+            return
+        order = sorted(range(len(layers)), key=lambda i: layers[i])
+        fig.data = tuple(fig.data[i] for i in order)
+
+    def _layer_of(self, trace: Any) -> int:
+        return self._layers.get(id(trace), -1)  # other views' traces: in front, as they were
+
+    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
+        if self.on_click is None or not points.point_inds:
+            return
+        number = self.number_at(trace, points.point_inds[0])
+        if number is not None:
+            self.on_click(number)
+
+    def _hovered(self, trace: Any, points: Any, _state: Any) -> None:
+        if self.on_hover is not None and points.point_inds:
+            number = self.number_at(trace, points.point_inds[0])
+            if number is not None:
+                self.on_hover(number)
+
+    def _unhovered(self, _trace: Any, _points: Any, _state: Any) -> None:
+        if self.on_hover is not None:
+            self.on_hover(None)
+
+
+def _delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties of ``after`` that differ from ``before`` (None for removed ones).
+
+    Arrays (and packed arrays) count as changed unless they are the very same object: the
+    token said the trace changed, and comparing them would cost as much as sending them.
+    """
+    out = {k: None for k in before if k not in after and before[k] is not None}
+    for k, v in after.items():
+        if k not in before:
+            out[k] = v
+            continue
+        old = before[k]
+        if old is v:
+            continue
+        if _is_array(v) or _is_array(old) or old != v:
+            out[k] = v
+    return out
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) or (isinstance(value, dict) and "bdata" in value)

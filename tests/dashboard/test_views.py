@@ -1,0 +1,137 @@
+"""The pure view functions: what each view would draw for a known model (no rendering)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hpo_lab.dashboard import DashboardModel, curves_data, history_data, params_data
+from hpo_lab.dashboard._rows import table_columns, table_rows
+from hpo_lab.events import TrialFinished
+
+from .conftest import curve_events
+
+
+def test_curves_group_finished_trials_and_give_running_ones_a_trace(model) -> None:
+    data = curves_data(model, "loss", chunk=2)
+    keys = [t.key for t in data.traces]
+    assert data.series == "loss" and data.series_names == ("loss", "acc")
+    assert data.counts == {"COMPLETE": 3, "PRUNED": 2, "FAIL": 1, "RUNNING": 2}
+    # complete 0, 1 | 3 ; pruned 2 | 5 ; failed 4 (chunks of 2 by trial number)
+    assert [k for k in keys if ":" in k and not k.startswith(("run", "legend"))] == [
+        "PRUNED:1",
+        "PRUNED:2",
+        "FAIL:2",
+        "COMPLETE:0",
+        "COMPLETE:1",
+    ]
+    assert [k for k in keys if k.startswith("run:")] == ["run:6", "run:7"]
+    assert {"heads", "fail-marks", "best"} <= set(keys)
+    assert [k for k in keys if k.startswith("legend")] == [
+        "legend:RUNNING",
+        "legend:COMPLETE",
+        "legend:PRUNED",
+        "legend:FAIL",
+        "legend:best",
+    ]
+    layers = [t.layer for t in data.traces]
+    assert layers == sorted(layers)  # specs come bottom to top
+
+    by_key = {t.key: t for t in data.traces}
+    chunk = by_key["COMPLETE:0"]
+    x, y = chunk.props["x"], chunk.props["y"]
+    assert len(x) == 2 * 10 + 2 and np.isnan(x[10]) and np.isnan(y[-1])  # NaN between curves
+    assert chunk.props["customdata"].dtype == np.float64  # 1-D numbers: sent in binary
+    assert chunk.numbers[0] == 0 and chunk.numbers[11] == 1 and np.isnan(chunk.numbers[10])
+    assert by_key["best"].numbers == 0 and by_key["best"].props["y"][-1] == pytest.approx(0.1)
+    assert by_key["heads"].props["x"].tolist() == [3.0, 3.0]  # latest step of each runner
+    assert by_key["fail-marks"].props["x"].tolist() == [9.0]
+    assert "lr = 0.0001" in by_key["run:7"].props["hovertemplate"]  # params in running hover
+    assert by_key["legend:COMPLETE"].props["name"] == "complete (3)"
+    # chunks (curves of 10 points and a NaN after each), two runners of 4 points, the best
+    assert data.n_points == 6 * 11 + 2 * 4 + 10
+    assert data.message is None
+
+
+def test_curves_of_another_series_the_selection_and_log_scale(model) -> None:
+    data = curves_data(model, "acc", selected=4, log_y=True)
+    by_key = {t.key: t for t in data.traces}
+    assert data.series == "acc" and data.log_y
+    assert by_key["selected"].numbers == 4 and "failed" in by_key["selected"].props["hovertemplate"]
+    assert "legend:selected" in by_key
+    assert curves_data(model, "nothing").message == "No trial reported 'nothing'"
+    empty = curves_data(DashboardModel("e", ["minimize"]))
+    assert empty.series is None and empty.traces == () and "No values reported" in empty.message
+
+
+def test_curves_are_downsampled_and_the_cache_changes_nothing(model) -> None:
+    model.apply(curve_events(6, 5_000, t0=100.0))
+    data = curves_data(model, "loss", max_points=50)
+    run = next(t for t in data.traces if t.key == "run:6")
+    assert len(run.props["x"]) <= 50 and run.props["x"][-1] == 4_999
+    cache: dict = {}
+    first = curves_data(model, "loss", chunk=2, cache=cache)
+    again = curves_data(model, "loss", chunk=2, cache=cache)
+    plain = curves_data(model, "loss", chunk=2)
+    for a, b, c in zip(first.traces, again.traces, plain.traces):
+        assert a.key == b.key == c.key and a.token == b.token == c.token
+    assert next(t for t in again.traces if t.key == "COMPLETE:0") is next(
+        t for t in first.traces if t.key == "COMPLETE:0"
+    )  # reused, not rebuilt
+    with pytest.raises(ValueError, match="max_points"):
+        curves_data(model, max_points=2)
+    with pytest.raises(ValueError, match="chunk must be a positive int"):
+        curves_data(model, chunk=0)
+
+
+def test_chunk_tokens_change_only_with_their_trials(model) -> None:
+    before = {t.key: t.token for t in curves_data(model, "loss", chunk=2).traces}
+    model.apply([*curve_events(7, 6, t0=200.0), TrialFinished(7, "COMPLETE", (0.05,))])
+    after = {t.key: t.token for t in curves_data(model, "loss", chunk=2).traces}
+    assert "run:7" in before and "run:7" not in after
+    assert after["COMPLETE:0"] == before["COMPLETE:0"]
+    assert "COMPLETE:3" in after  # trial 7's new chunk
+    assert after["run:6"] == before["run:6"]  # the other runner did not change
+
+
+def test_history_has_best_so_far(model) -> None:
+    data = history_data(model, selected=3)
+    assert data.numbers.tolist() == [0, 1, 3]
+    assert data.values.tolist() == [0.1, 0.3, 0.2]
+    assert data.best_so_far.tolist() == [0.1, 0.1, 0.1]
+    assert data.best == (0, 0.1)
+    keys = [t.key for t in data.traces]
+    assert keys == ["values", "best-so-far", "best", "selected"]
+    line = next(t for t in data.traces if t.key == "best-so-far")
+    assert line.props["x"][-1] == 7.0  # the line runs to the latest trial
+    assert history_data(model, selected=2).traces[-1].key == "best"  # pruned: no point to ring
+    assert history_data(DashboardModel("e", ["maximize"])).message == "No complete trial yet"
+
+
+def test_params_axes_per_kind(model) -> None:
+    data = params_data(model, selected=1)
+    assert data.numbers.tolist() == [0, 1, 3] and data.selected == 1 and data.best == 0
+    lr, opt = data.axes
+    assert (lr.name, lr.kind, lr.categories) == ("lr", "float", None)
+    assert lr.values.tolist() == [0.1, 0.01, 0.0001]
+    assert (opt.kind, opt.categories, opt.values.tolist()) == (
+        "categorical",
+        ("sgd", "adam"),
+        [0.0, 1.0, 1.0],
+    )
+    assert params_data(model, selected=2).selected is None  # not complete: not shown
+    assert params_data(DashboardModel("e", ["minimize"])).message == "No parameters suggested yet"
+
+
+def test_table_columns_and_rows(model) -> None:
+    keys = [c["key"] for c in table_columns(model)]
+    assert keys == ["number", "state", "value", "p:lr", "p:opt", "last_step", "duration"]
+    assert next(c for c in table_columns(model) if c["key"] == "p:opt")["type"] == "str"
+    rows = {r["number"]: r for r in table_rows(model, [0, 4, 6, 999], now=50.0)}
+    assert sorted(rows) == [0, 4, 6]
+    assert rows[0]["value"] == 0.1 and rows[0]["p:lr"] == 0.1 and rows[0]["last_step"] == 9
+    assert rows[4]["value"] is None and rows[4]["state"] == "FAIL"
+    assert rows[6]["state"] == "RUNNING" and rows[6]["duration"] == 44.0
+    assert all(math.isfinite(r["duration"]) for r in rows.values())
