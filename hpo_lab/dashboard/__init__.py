@@ -8,10 +8,12 @@ the model (testable without a browser) and a step that applies it to widgets
 
 from ._changes import Changes
 from ._curves import CurvesData, curves_data
+from ._detail import DetailData, TrialDetail, detail_data
 from ._downsample import downsample, minmax_indices
 from ._history import HistoryData, history_data
 from ._model import ActionRecord, DashboardModel, HistoryEntry, TrialRecord
 from ._params import ParamAxis, ParamsData, params_data
+from ._status import StatusBar, StatusData, status_data
 from ._table import TrialTable
 from ._traces import TraceSpec, TraceSync
 
@@ -20,17 +22,23 @@ __all__ = [
     "Changes",
     "CurvesData",
     "DashboardModel",
+    "DetailData",
     "HistoryData",
     "HistoryEntry",
     "ParamAxis",
     "ParamsData",
+    "StatusBar",
+    "StatusData",
     "TraceSpec",
     "TraceSync",
+    "TrialDetail",
     "TrialRecord",
     "TrialTable",
     "curves_data",
+    "detail_data",
     "downsample",
     "history_data",
     "minmax_indices",
     "params_data",
+    "status_data",
 ]
