@@ -1,18 +1,22 @@
 """The live dashboard: a view of a :class:`~hpo_lab.Session` in JupyterLab.
 
-The dashboard keeps its own model of the session (:class:`DashboardModel`), loaded from storage
-and then fed by the session's events. Each view has a pure function that computes its data from
-the model (testable without a browser) and a step that applies it to widgets
-(:class:`TraceSync` for plotly figures).
+``session.dashboard()`` (or a bare ``session`` at the end of a cell) shows it. Each view has a
+pure function that computes its data from the dashboard's model (testable without a browser) and
+a step that applies it to widgets; tabs are :class:`Panel` subclasses, registered with
+:func:`register_panel`.
 """
 
 from ._changes import Changes
 from ._curves import CurvesData, curves_data
+from ._curves_panel import CurvesPanel
+from ._dashboard import Dashboard
 from ._detail import DetailData, TrialDetail, detail_data
 from ._downsample import downsample, minmax_indices
 from ._history import HistoryData, history_data
 from ._model import ActionRecord, DashboardModel, HistoryEntry, TrialRecord
+from ._panel import Panel, PanelContext, register_panel, registered_panels, unregister_panel
 from ._params import ParamAxis, ParamsData, params_data
+from ._params_panel import ParamsPanel
 from ._status import StatusBar, StatusData, status_data
 from ._table import TrialTable
 from ._traces import TraceSpec, TraceSync
@@ -21,12 +25,17 @@ __all__ = [
     "ActionRecord",
     "Changes",
     "CurvesData",
+    "CurvesPanel",
+    "Dashboard",
     "DashboardModel",
     "DetailData",
     "HistoryData",
     "HistoryEntry",
+    "Panel",
+    "PanelContext",
     "ParamAxis",
     "ParamsData",
+    "ParamsPanel",
     "StatusBar",
     "StatusData",
     "TraceSpec",
@@ -40,5 +49,8 @@ __all__ = [
     "history_data",
     "minmax_indices",
     "params_data",
+    "register_panel",
+    "registered_panels",
     "status_data",
+    "unregister_panel",
 ]

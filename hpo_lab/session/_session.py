@@ -593,6 +593,32 @@ class Session:
     def _repr_html_(self) -> str:
         return _summary.html_summary(self)
 
+    # ------------------------------------------------------------------ dashboard
+    # The live dashboard (hpo_lab.dashboard). A bare `session` at the end of a cell shows one;
+    # where widgets cannot show (no Jupyter kernel), `_repr_html_` above is the fallback.
+    def dashboard(self, **options: Any) -> Any:
+        """A live dashboard of this session (display it, or leave it last in a cell).
+
+        It updates while trials run, and its controls act on this session (recorded with
+        ``source="dashboard"``). It turns off the progress bar of later :meth:`start` calls.
+        Options are those of :class:`hpo_lab.dashboard.Dashboard` (``series=``, ``log_y=``,
+        ``panels=``, ``max_points=``, ``height=`` ...).
+
+        Example:
+            >>> import hpo_lab as hl
+            >>> session = hl.Session(lambda t: t.suggest_float("x", 0, 1), storage=":memory:")
+            >>> board = session.dashboard(height=360)
+            >>> board.close()
+        """
+        from hpo_lab.dashboard import Dashboard
+
+        return Dashboard(self, **options)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        from hpo_lab.dashboard._dashboard import display_bundle
+
+        return display_bundle(self, include, exclude)
+
 
 @atexit.register
 def _close_sessions_at_exit() -> None:

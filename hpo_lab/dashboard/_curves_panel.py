@@ -1,0 +1,213 @@
+"""The first tab: learning curves and the optimization history, side by side in one figure."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import ipywidgets as w
+import plotly.graph_objects as go
+
+from . import _style as st
+from ._changes import Changes
+from ._curves import CurvesData, curves_data, default_series
+from ._history import HistoryData, history_data
+from ._hover import trial_line
+from ._model import DashboardModel
+from ._panel import Panel, register_panel
+from ._traces import TraceSync
+
+#: Past this many points drawn, curves switch from SVG to WebGL (``scattergl``); see
+#: ``benchmarks/dashboard_stream.py`` for the measurement behind it.
+GL_THRESHOLD = 30_000
+CURVES_DOMAIN = (0.0, 0.6)
+HINT = (
+    "<span class='hpo-dash-muted'>Hover a curve for its trial's parameters · click to select it"
+    " · drag to zoom, double-click to reset</span>"
+)
+HISTORY_DOMAIN = (0.68, 1.0)
+
+
+class CurvesPanelData(NamedTuple):
+    """The two views of the tab."""
+
+    curves: CurvesData
+    history: HistoryData
+
+
+@register_panel
+class CurvesPanel(Panel):
+    """Learning curves (a series picker and a log-scale toggle) and the optimization history.
+
+    Clicking a curve or a history point selects its trial.
+    """
+
+    name = "curves"
+    title = "Curves & history"
+    order = 10
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self.series: str | None = context.options.get("series")
+        self.log_y: bool = bool(context.options.get("log_y", False))
+        self._chunks: dict[str, Any] = {}
+        self._history_memo: tuple[Any, HistoryData] | None = None
+        self._layout_state: tuple[Any, ...] | None = None
+        self.figure: go.FigureWidget | None = None
+        self._syncing = False
+
+    # ------------------------------------------------------------------ build
+    def build(self) -> w.Widget:
+        height = int(self.context.options.get("height", 400))
+        layout = st.base_layout(
+            height,
+            xaxis=st.axis(domain=CURVES_DOMAIN, title={"text": "step"}),
+            yaxis=st.axis(title={"text": ""}),
+            xaxis2=st.axis(domain=HISTORY_DOMAIN, anchor="y2", title={"text": "trial"}),
+            yaxis2=st.axis(anchor="x2", title={"text": ""}),
+        )
+        layout["legend"].update({"x": CURVES_DOMAIN[1], "xanchor": "right", "y": 1.01})
+        self.figure = go.FigureWidget(layout=layout)
+        self.figure.add_class("hpo-dash-figure")
+        select, hover = self.context.select, self._on_hover
+        self.curves = TraceSync(self.figure, "x", "y", on_click=select, on_hover=hover)
+        self.history = TraceSync(
+            self.figure, "x2", "y2", on_click=select, on_hover=hover, layer_base=100
+        )
+        self.picker = w.Dropdown(
+            options=[], description="Series", layout=w.Layout(width="260px"), disabled=True
+        )
+        self.picker.style.description_width = "48px"
+        self.picker.add_class("hpo-dash-series")
+        self.log_toggle = w.ToggleButton(
+            value=self.log_y,
+            description="Log scale",
+            tooltip="Logarithmic value axis for the learning curves",
+            icon="line-chart",
+            layout=w.Layout(width="110px"),
+        )
+        self.log_toggle.add_class("hpo-dash-log")
+        self.info = w.HTML(HINT, layout=w.Layout(flex="1 1 auto", min_width="0"))
+        self.info.add_class("hpo-dash-info")
+        self.picker.observe(self._on_series, "value")
+        self.log_toggle.observe(self._on_log, "value")
+        toolbar = w.HBox([self.picker, self.log_toggle, self.info])
+        toolbar.add_class("hpo-dash-toolbar")
+        box = w.VBox([toolbar, self.figure])
+        box.add_class("hpo-dash-curves")
+        return box
+
+    def _on_series(self, change: dict[str, Any]) -> None:
+        if not self._syncing and change["new"] and change["new"] != self.series:
+            self.series = change["new"]
+            self.context.refresh(self)
+
+    def _on_hover(self, number: int | None) -> None:
+        """Shows the hovered trial's parameters in the toolbar (the hint when none)."""
+        with self.context.lock:
+            t = None if number is None else self.context.model.trials.get(number)
+            if t is None:
+                text = HINT
+            else:
+                names = self.context.model.param_names
+                text = trial_line(t.number, t.display_state, t.values, t.params, names)
+            if self.info.value != text:
+                self.info.value = text
+
+    def _on_log(self, change: dict[str, Any]) -> None:
+        self.log_y = bool(change["new"])
+        self.context.refresh(self)
+
+    # ------------------------------------------------------------------ compute / apply
+    def wants(self, changes: Changes) -> bool:
+        series = self.series
+        return bool(
+            changes.reset
+            or changes.states
+            or changes.finished
+            or changes.params
+            or changes.best
+            or changes.selection
+            or changes.series_names
+            or changes.param_names
+            or (changes.points.get(series) if series else changes.points)
+        )
+
+    def compute(self, model: DashboardModel) -> CurvesPanelData:
+        options = self.context.options
+        selected = self.context.selected
+        series = self.series if self.series in model.by_name else default_series(model)
+        curves = curves_data(
+            model,
+            series,
+            selected=selected,
+            log_y=self.log_y,
+            max_points=int(options.get("max_points", 200)),
+            chunk=int(options.get("chunk", 50)),
+            cache=self._chunks,
+        )
+        key = (model.outcome_version, selected, len(model.trials))
+        if self._history_memo is None or self._history_memo[0] != key:
+            self._history_memo = (key, history_data(model, selected=selected))
+        return CurvesPanelData(curves, self._history_memo[1])
+
+    def apply(self, data: CurvesPanelData) -> None:
+        fig = self.figure
+        if fig is None:
+            raise RuntimeError("CurvesPanel.apply called before build()")
+        c, h = data.curves, data.history
+        if c.n_points > GL_THRESHOLD and not self.curves.gl:
+            self.curves.clear()
+            self.curves.gl = True
+        self.curves.prepare(c.traces)
+        self.history.prepare(h.traces)
+        layout_state = (c.series, c.log_y, c.message, h.message, h.objective, h.direction)
+        with fig.batch_update():
+            self.curves.update(c.traces)
+            self.history.update(h.traces)
+            if layout_state != self._layout_state:
+                self._layout_state = layout_state
+                arrow = "↓" if h.direction == "minimize" else "↑"
+                fig.layout.yaxis.type = "log" if c.log_y else "linear"
+                fig.layout.yaxis.title.text = c.series or ""
+                fig.layout.yaxis2.title.text = f"{h.objective} {arrow}"
+                fig.layout.annotations = _annotations(c, h)
+        self._sync_picker(c)
+
+    def _sync_picker(self, c: CurvesData) -> None:
+        self.series = c.series
+        names = list(c.series_names)
+        self._syncing = True  # the picker's observer must not take these for a user's choice
+        try:
+            if list(self.picker.options) != names:
+                self.picker.options = names
+            if c.series in names and self.picker.value != c.series:
+                self.picker.value = c.series
+            self.picker.disabled = not names
+        finally:
+            self._syncing = False
+
+    def close(self) -> None:
+        if self.figure is not None:
+            self.figure.close()
+
+
+def _annotations(c: CurvesData, h: HistoryData) -> list[dict[str, Any]]:
+    series = f" · {c.series}" if c.series else ""
+    out = [
+        st.subplot_title(f"Learning curves{series}", CURVES_DOMAIN[0]),
+        st.subplot_title("Optimization history", HISTORY_DOMAIN[0]),
+    ]
+    for text, domain in ((c.message, CURVES_DOMAIN), (h.message, HISTORY_DOMAIN)):
+        if text:
+            out.append(
+                {
+                    "text": text,
+                    "x": (domain[0] + domain[1]) / 2,
+                    "y": 0.5,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "font": {"size": 12, "color": st.MUTED_TEXT},
+                }
+            )
+    return out
