@@ -23,7 +23,11 @@ def code(text: str) -> nbf.NotebookNode:
 def write(name: str, cells: list[nbf.NotebookNode]) -> None:
     nb = nbf.v4.new_notebook()
     nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nbf.write(nb, NOTEBOOKS / name)
 
@@ -75,20 +79,29 @@ def objective(trial: hl.Trial) -> float:
     md("""
 ## Start a search
 
-`start` returns at once: trials run in background threads. The progress bar (or the
-dashboard) follows them live, and the session can be paused, resumed or stopped at any time.
+`start` returns at once: trials run in background threads, and the notebook stays usable.
 """),
     code("""
 session = hl.Session(objective, name="quickstart-digits", metric="val_loss",
                      direction="minimize", sampler="tpe", pruner="median", n_workers=2, seed=0)
 session.start(n_trials=20)
+print(f"session {session.name!r} started: trials run in the background")
+"""),
+    md("""
+## Watch it live
+
+A session shown as the last line of a cell is a live dashboard (`session.dashboard()` gives
+one too): the status bar with pause, resume, stop and "add trials"; every trial's learning
+curve (pick the series, switch to a log scale, click a curve to select its trial); the
+optimization history; the parameters tab; the trial table, where running trials can be pruned
+or stopped; and the selected trial's card. It keeps updating while you work in other cells.
 """),
     code("""
-session.wait()  # optional: the notebook stays usable while trials run
 session
 """),
     md("## Results"),
     code("""
+session.wait()  # blocks until the search ends (optional: the notebook stays usable)
 best = session.best_trial
 print(f"best val_loss {best.value:.4f} in trial {best.number}: {best.params}")
 session.trials_dataframe()[["number", "state", "value", "params_lr", "params_hidden",
