@@ -53,8 +53,11 @@ class CurvesData(NamedTuple):
         series: The series shown (None when nothing was reported yet).
         series_names: Every series name, for the picker.
         log_y: Whether the value axis is logarithmic.
-        traces: The traces, keyed (see :class:`~hpo_lab.dashboard._traces.TraceSpec`).
-        n_points: Points drawn in all (decides SVG or WebGL).
+        traces: The traces of finished trials, the best and the selected one, and the legend,
+            keyed (see :class:`~hpo_lab.dashboard._traces.TraceSpec`), bottom to top.
+        live: The running trials' traces and their latest points: they change with every
+            report, and are drawn over the others on a subplot of their own.
+        n_points: Points drawn in all (decides SVG or WebGL for ``traces``).
         counts: Curves drawn per state (``RUNNING``, ``COMPLETE``, ``PRUNED``, ``FAIL``).
         message: What to say instead of curves, if there are none.
     """
@@ -63,6 +66,7 @@ class CurvesData(NamedTuple):
     series_names: tuple[str, ...]
     log_y: bool
     traces: tuple[TraceSpec, ...]
+    live: tuple[TraceSpec, ...]
     n_points: int
     counts: dict[str, int]
     message: str | None
@@ -81,8 +85,9 @@ def curves_data(
     selected: int | None = None,
     log_y: bool = False,
     max_points: int = 200,
+    budget: int = 15_000,
     chunk: int = 50,
-    cache: dict[str, tuple[Hashable, TraceSpec]] | None = None,
+    cache: dict[str, tuple[Hashable, Any]] | None = None,
 ) -> CurvesData:
     """Computes the learning curves of series ``series`` (default: :func:`default_series`).
 
@@ -92,9 +97,12 @@ def curves_data(
         selected: The selected trial, drawn on top.
         log_y: Logarithmic value axis.
         max_points: Each curve is downsampled to at most this many points (min/max per bucket).
+        budget: Points for all finished curves together: with many trials, each is drawn with
+            fewer points (at least 8), since plotly redraws every point at every update.
         chunk: Finished trials per trace.
-        cache: Optional memo of chunk traces by key, reused while their token holds (the
-            caller keeps it between calls; the result is the same with or without it).
+        cache: Optional memo (the caller keeps it between calls) of the finished trials' traces,
+            reused while the model says they did not change; the result is the same with or
+            without it.
 
     Example:
         >>> from hpo_lab.events import TrialStarted, MetricsReported
@@ -102,11 +110,13 @@ def curves_data(
         >>> _ = m.apply([TrialStarted(0)] + [MetricsReported(0, s, {"loss": 1 / (s + 1)})
         ...                                  for s in range(5)])
         >>> data = curves_data(m)
-        >>> data.series, data.counts, [t.key for t in data.traces if t.layer < 7]
+        >>> data.series, data.counts, [t.key for t in data.live]
         ('loss', {'RUNNING': 1}, ['run:0', 'heads'])
     """
     if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 4:
         raise ValueError(f"max_points must be an int of at least 4, got {max_points!r}")
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 100:
+        raise ValueError(f"budget must be an int of at least 100 (points), got {budget!r}")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive int, got {chunk!r}")
     names = tuple(model.series_names)
@@ -115,36 +125,24 @@ def curves_data(
     curves = model.by_name.get(series, {}) if series is not None else {}
     label = series or "value"
 
-    groups: dict[str, list[tuple[int, TrialRecord, Series]]] = {}
-    for number in sorted(curves):
-        s = curves[number]
-        t = model.trials.get(number)
-        if t is None or not len(s):
-            continue
-        state = t.state if t.state in CHUNK_STYLE or t.state == "RUNNING" else None
-        if state is not None:
-            groups.setdefault(state, []).append((number, t, s))
-
     traces: list[TraceSpec] = []
-    n_points = 0
-    for state in ("PRUNED", "FAIL", "COMPLETE"):
-        members = groups.get(state, [])
-        by_chunk: dict[int, list[tuple[int, TrialRecord, Series]]] = {}
-        for item in members:
-            by_chunk.setdefault(item[0] // chunk, []).append(item)
-        for index, items in by_chunk.items():
-            spec = _chunk_trace(state, index, items, label, max_points, cache)
-            n_points += len(spec.props["x"])
-            traces.append(spec)
+    finished = _finished_traces(model, series, label, max_points, budget, chunk, cache)
+    traces += finished.traces
+    n_points = finished.n_points
+    counts = dict(finished.counts)
 
-    running = groups.get("RUNNING", [])
+    running = [
+        (n, model.trials[n], curves[n]) for n in model.running() if n in curves and len(curves[n])
+    ]
+    if running:
+        counts["RUNNING"] = len(running)
+    live: list[TraceSpec] = []
     heads_x, heads_y, heads_c, heads_n = [], [], [], []
     for number, t, s in running:
         x, y = s.display(max_points)
-        n_points += len(x)
         color = st.running_color(number)
         state = "paused" if t.held else "running"
-        traces.append(
+        live.append(
             TraceSpec(
                 f"run:{number}",
                 LAYER["RUNNING"],
@@ -157,9 +155,9 @@ def curves_data(
                     "name": f"trial {number}",
                     "legendgroup": "RUNNING",
                     "showlegend": False,
-                    "hovertemplate": _trial_template(number, state, label, t, model),
+                    "hovertemplate": _running_template(number, state, label, t, model, cache),
                 },
-                token=(number, s.version, t.version),
+                token=(number, s.version, state, len(t.params)),
                 numbers=number,
             )
         )
@@ -168,7 +166,7 @@ def curves_data(
         heads_c.append(color)
         heads_n.append(number)
     if running:
-        traces.append(
+        live.append(
             TraceSpec(
                 "heads",
                 LAYER["marks"],
@@ -192,35 +190,6 @@ def curves_data(
                 numbers=np.asarray(heads_n, dtype=np.float64),
             )
         )
-    failed = groups.get("FAIL", [])
-    if failed:
-        ends = [s.display(max_points) for _, _, s in failed]
-        traces.append(
-            TraceSpec(
-                "fail-marks",
-                LAYER["marks"],
-                {
-                    "x": np.asarray([x[-1] for x, _ in ends], dtype=np.float64),
-                    "y": np.asarray([y[-1] for _, y in ends], dtype=np.float64),
-                    "mode": "markers",
-                    "marker": {
-                        "size": 9,
-                        "color": st.STATE_COLORS["FAIL"],
-                        "symbol": "x-thin",
-                        "line": {"color": st.STATE_COLORS["FAIL"], "width": 2},
-                    },
-                    "customdata": np.asarray([n for n, _, _ in failed], dtype=np.float64),
-                    "name": "failed here",
-                    "legendgroup": "FAIL",
-                    "showlegend": False,
-                    "hovertemplate": "<b>Trial %{customdata}</b> · failed at step %{x}"
-                    "<extra></extra>",
-                },
-                token=tuple((n, s.version) for n, _, s in failed),
-                numbers=np.asarray([n for n, _, _ in failed], dtype=np.float64),
-            )
-        )
-
     best = model.best[0] if model.best is not None and model.n_objectives == 1 else None
     for key, number, color, width in (
         ("best", best, st.BEST_COLOR, 3.2),
@@ -254,14 +223,139 @@ def curves_data(
             )
         )
 
-    counts = {state: len(items) for state, items in groups.items()}
     traces.extend(_legend(counts, best is not None and best in curves, selected in curves))
     message = None
     if not names:
         message = "No values reported yet: curves appear with the first trial.report()"
     elif series not in model.by_name:
         message = f"No trial reported {series!r}"
-    return CurvesData(series, names, bool(log_y), tuple(traces), n_points, counts, message)
+    traces.sort(key=lambda spec: spec.layer)  # bottom to top, as they are drawn
+    return CurvesData(
+        series, names, bool(log_y), tuple(traces), tuple(live), n_points, counts, message
+    )
+
+
+#: Points per finished curve, coarsest last (few levels: a new level redraws every curve).
+_LEVELS = (256, 192, 128, 96, 64, 48, 32, 24, 16, 12, 8)
+
+
+def points_per_curve(budget: int, curves: int, max_points: int) -> int:
+    """Points to draw each of ``curves`` finished curves with, to stay within ``budget``.
+
+    Example:
+        >>> points_per_curve(15_000, 10, 200), points_per_curve(15_000, 1_000, 200)
+        (200, 12)
+    """
+    if curves <= 0 or budget // curves >= max_points:
+        return max_points
+    fits = [level for level in _LEVELS if level <= budget // curves and level <= max_points]
+    return fits[0] if fits else min(8, max_points)
+
+
+class _Finished(NamedTuple):
+    traces: list[TraceSpec]
+    counts: dict[str, int]
+    n_points: int
+
+
+def _finished_traces(
+    model: DashboardModel,
+    series: str | None,
+    label: str,
+    max_points: int,
+    budget: int,
+    chunk: int,
+    cache: dict[str, tuple[Hashable, Any]] | None,
+) -> _Finished:
+    """The chunk traces of finished trials and the marks of failed ones.
+
+    They change only when a trial's state, values or params do, or when a finished trial gets
+    points (a reload): with a ``cache``, the last result is reused until the model says so,
+    which spares looking at every finished curve for each batch of running trials' points.
+    """
+    key = (
+        series,
+        label,
+        max_points,
+        budget,
+        chunk,
+        model.outcome_version,
+        model.finished_points_version,
+    )
+    if cache is not None:
+        hit = cache.get("finished")
+        if hit is not None and hit[0] == key:
+            return hit[1]
+    curves = model.by_name.get(series, {}) if series is not None else {}
+    groups: dict[str, list[tuple[int, TrialRecord, Series]]] = {}
+    for number in sorted(curves):
+        s = curves[number]
+        t = model.trials.get(number)
+        if t is not None and t.state in CHUNK_STYLE and len(s):
+            groups.setdefault(t.state, []).append((number, t, s))
+    per_curve = points_per_curve(budget, sum(len(g) for g in groups.values()), max_points)
+    traces: list[TraceSpec] = []
+    n_points = 0
+    for state in ("PRUNED", "FAIL", "COMPLETE"):
+        by_chunk: dict[int, list[tuple[int, TrialRecord, Series]]] = {}
+        for item in groups.get(state, []):
+            by_chunk.setdefault(item[0] // chunk, []).append(item)
+        for index, items in by_chunk.items():
+            spec = _chunk_trace(state, index, items, label, per_curve, cache)
+            n_points += len(spec.props["x"])
+            traces.append(spec)
+    failed = groups.get("FAIL", [])
+    if failed:
+        ends = [s.display(per_curve) for _, _, s in failed]
+        traces.append(
+            TraceSpec(
+                "fail-marks",
+                LAYER["marks"],
+                {
+                    "x": np.asarray([x[-1] for x, _ in ends], dtype=np.float64),
+                    "y": np.asarray([y[-1] for _, y in ends], dtype=np.float64),
+                    "mode": "markers",
+                    "marker": {
+                        "size": 9,
+                        "color": st.STATE_COLORS["FAIL"],
+                        "symbol": "x-thin",
+                        "line": {"color": st.STATE_COLORS["FAIL"], "width": 2},
+                    },
+                    "customdata": np.asarray([n for n, _, _ in failed], dtype=np.float64),
+                    "name": "failed here",
+                    "legendgroup": "FAIL",
+                    "showlegend": False,
+                    "hovertemplate": "<b>Trial %{customdata}</b> · failed at step %{x}"
+                    "<extra></extra>",
+                },
+                token=tuple((n, s.version) for n, _, s in failed),
+                numbers=np.asarray([n for n, _, _ in failed], dtype=np.float64),
+            )
+        )
+
+    result = _Finished(traces, {state: len(items) for state, items in groups.items()}, n_points)
+    if cache is not None:
+        cache["finished"] = (key, result)
+    return result
+
+
+def _running_template(
+    number: int,
+    state: str,
+    label: str,
+    t: TrialRecord,
+    model: DashboardModel,
+    cache: dict[str, tuple[Hashable, Any]] | None,
+) -> str:
+    """A running trial's hover template, rebuilt only when its params or state change."""
+    key = (state, label, len(t.params), len(model.param_names))
+    hit = cache.get(f"template:{number}") if cache is not None else None
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    template = _trial_template(number, state, label, t, model)
+    if cache is not None:
+        cache[f"template:{number}"] = (key, template)
+    return template
 
 
 def _trial_template(
@@ -279,7 +373,7 @@ def _chunk_trace(
     items: list[tuple[int, TrialRecord, Series]],
     label: str,
     max_points: int,
-    cache: dict[str, tuple[Hashable, TraceSpec]] | None,
+    cache: dict[str, tuple[Hashable, Any]] | None,
 ) -> TraceSpec:
     key = f"{state}:{index}"
     token = (label, max_points, tuple((n, s.version) for n, _, s in items))

@@ -14,11 +14,16 @@ from ._history import HistoryData, history_data
 from ._hover import trial_line
 from ._model import DashboardModel
 from ._panel import Panel, register_panel
+from ._pacing import FramePacer
+from ._send import send_restyle
 from ._traces import TraceSync
 
-#: Past this many points drawn, curves switch from SVG to WebGL (``scattergl``); see
-#: ``benchmarks/dashboard_stream.py`` for the measurement behind it.
-GL_THRESHOLD = 30_000
+#: Past this many points drawn, finished curves switch from SVG to WebGL (``scattergl``). In the
+#: headless chromium of the tests (software WebGL) SVG was faster at every size measured, up to
+#: 200,000 points (``python benchmarks/dashboard_stream.py --only-plotly``), so the threshold is
+#: above what the default ``budget`` draws: WebGL comes in only for a larger budget, where a
+#: real GPU is the likelier reason to ask for it.
+GL_THRESHOLD = 150_000
 CURVES_DOMAIN = (0.0, 0.6)
 HINT = (
     "<span class='hpo-dash-muted'>Hover a curve for its trial's parameters · click to select it"
@@ -68,8 +73,10 @@ class CurvesPanel(Panel):
         layout["legend"].update({"x": CURVES_DOMAIN[1], "xanchor": "right", "y": 1.01})
         self.figure = go.FigureWidget(layout=layout)
         self.figure.add_class("hpo-dash-figure")
+        self.pacer = FramePacer(self.figure, on_ready=lambda: self.context.flush(self))
         select, hover = self.context.select, self._on_hover
         self.curves = TraceSync(self.figure, "x", "y", on_click=select, on_hover=hover)
+        self.live = TraceSync(self.figure, "x", "y", on_click=select, on_hover=hover, layer_base=50)
         self.history = TraceSync(
             self.figure, "x2", "y2", on_click=select, on_hover=hover, layer_base=100
         )
@@ -142,6 +149,7 @@ class CurvesPanel(Panel):
             selected=selected,
             log_y=self.log_y,
             max_points=int(options.get("max_points", 200)),
+            budget=int(options.get("budget", 15_000)),
             chunk=int(options.get("chunk", 50)),
             cache=self._chunks,
         )
@@ -159,19 +167,27 @@ class CurvesPanel(Panel):
             self.curves.clear()
             self.curves.gl = True
         self.curves.prepare(c.traces)
+        self.live.prepare(c.live)
         self.history.prepare(h.traces)
         layout_state = (c.series, c.log_y, c.message, h.message, h.objective, h.direction)
-        with fig.batch_update():
-            self.curves.update(c.traces)
-            self.history.update(h.traces)
-            if layout_state != self._layout_state:
-                self._layout_state = layout_state
-                arrow = "↓" if h.direction == "minimize" else "↑"
+        relayout = layout_state != self._layout_state
+        if relayout:
+            self._layout_state = layout_state
+            arrow = "↓" if h.direction == "minimize" else "↑"
+            with fig.batch_update():
                 fig.layout.yaxis.type = "log" if c.log_y else "linear"
                 fig.layout.yaxis.title.text = c.series or ""
                 fig.layout.yaxis2.title.text = f"{h.objective} {arrow}"
                 fig.layout.annotations = _annotations(c, h)
+        # Every change of the frame in one restyle: plotly.js recomputes and redraws the whole
+        # figure for each, whatever it holds.
+        changes = self.curves.diff(c.traces) + self.live.diff(c.live) + self.history.diff(h.traces)
+        if send_restyle(fig, changes) or relayout:
+            self.pacer.sent()
         self._sync_picker(c)
+
+    def ready(self) -> bool:
+        return self.figure is None or self.pacer.ready()
 
     def _sync_picker(self, c: CurvesData) -> None:
         self.series = c.series

@@ -25,7 +25,7 @@ from hpo_lab.events import Event, Subscription
 from . import _curves_panel, _params_panel  # noqa: F401  (they register the built-in panels)
 from ._changes import Changes
 from ._detail import TrialDetail, detail_data
-from ._load import SessionInfo, load_model, session_info, sync_trials
+from ._load import SessionInfo, load_model, session_info, stale_trials, sync_trials
 from ._model import DashboardModel
 from ._panel import Panel, PanelContext, resolve_panels
 from ._rows import table_columns, table_rows
@@ -41,8 +41,10 @@ ROW_ACTIONS = (
     {"name": "prune", "label": "Prune", "states": ["RUNNING", "PAUSED"]},
     {"name": "stop", "label": "Stop", "states": ["RUNNING", "PAUSED"]},
 )
-#: Dashboards made to display a bare ``session`` (so a test or a later feature can find them).
-_DISPLAYED: weakref.WeakSet[Dashboard] = weakref.WeakSet()
+#: The dashboard shown for a bare ``session``, by session: showing the session again (a re-run
+#: cell, ``session.start(...)`` last in a cell and ``session`` in the next) replaces it, so that
+#: one live dashboard per session streams to the browser, not one per display.
+_DISPLAYED: weakref.WeakKeyDictionary[Any, Dashboard] = weakref.WeakKeyDictionary()
 _CONTROL_WORDS = {
     "prune": "prune trial {number}: requested (it ends as PRUNED at its next report)",
     "stop_trial": "stop trial {number}: requested (it ends at its next report)",
@@ -68,6 +70,8 @@ class Dashboard:
         panels: Tabs to show: names or :class:`Panel` classes (default: every registered
             panel that applies to the session).
         max_points: Curves are downsampled to at most this many points each (min/max per bucket).
+        budget: Points for all finished curves together (each gets fewer when there are many,
+            at least 8): every update makes plotly redraw them all.
         chunk: Finished trials drawn per plotly trace.
         height: Height of the charts, in pixels.
         table_height: Height of the trial table and the trial card, in pixels.
@@ -98,18 +102,20 @@ class Dashboard:
         log_y: bool = False,
         panels: Sequence[str | type[Panel]] | None = None,
         max_points: int = 200,
+        budget: int = 15_000,
         chunk: int = 50,
         height: int = 400,
         table_height: int = 340,
         interval: float = 0.1,
     ) -> None:
-        _check_options(series, max_points, chunk, height, table_height, interval)
+        _check_options(series, max_points, budget, chunk, height, table_height, interval)
         panel_classes = resolve_panels(panels)
         self.session = session
         self.options: dict[str, Any] = {
             "series": series,
             "log_y": bool(log_y),
             "max_points": max_points,
+            "budget": budget,
             "chunk": chunk,
             "height": height,
             "table_height": table_height,
@@ -144,6 +150,7 @@ class Dashboard:
                     select=self.select,
                     control=self.control,
                     refresh=self._refresh_panel,
+                    flush=self._flush_panel,
                 )
                 self.panels: list[Panel] = [
                     cls(self._context) for cls in panel_classes if cls.available(self.model)
@@ -320,6 +327,13 @@ class Dashboard:
             if not self._closed and self._built.get(panel.name):
                 self._update_panel(panel, force=True)
 
+    def _flush_panel(self, panel: Panel) -> None:
+        with self._lock:
+            index = self._tabs.selected_index
+            shown = index is not None and 0 <= index < len(self.panels)
+            if shown and self.panels[index] is panel and not (self._closed or self._suspended):
+                self._update_panel(panel)
+
     # ------------------------------------------------------------------ the pump
     def _on_events(self, events: Sequence[Event]) -> None:
         """The pump: runs on the subscription's thread with each batch of events."""
@@ -329,8 +343,9 @@ class Dashboard:
                 return
             try:
                 changes = self.model.apply(events)
-                if changes.finished:
-                    changes.merge(sync_trials(self.model, self.session, changes.finished))
+                stale = stale_trials(self.model, changes)
+                if stale:
+                    changes.merge(sync_trials(self.model, self.session, stale))
                 info = session_info(self.session)
                 if info != self._info:
                     self._info = info
@@ -378,8 +393,8 @@ class Dashboard:
                 self._update_panel(panel)
 
     def _render_status(self, ch: Changes, now: float, tick: bool) -> None:
-        if not (tick or ch.states or ch.finished or ch.best or ch.session or ch.reset or ch.rows):
-            return
+        if not (tick or ch.states or ch.finished or ch.best or ch.session or ch.reset):
+            return  # new points alone change nothing in the bar (the clock ticks in the browser)
         data = status_data(self.model, self._info, now)
         key = data._replace(elapsed=None, eta=None)
         if key != self._last_status or tick:
@@ -393,7 +408,7 @@ class Dashboard:
 
     def _update_panel(self, panel: Panel, force: bool = False) -> None:
         pending = self._pending[panel.name]
-        if not (force or panel.wants(pending)):
+        if not force and not (panel.wants(pending) and panel.ready()):
             return
         self._pending[panel.name] = Changes()
         try:
@@ -426,12 +441,19 @@ class Dashboard:
 
 
 def _check_options(
-    series: Any, max_points: Any, chunk: Any, height: Any, table_height: Any, interval: Any
+    series: Any,
+    max_points: Any,
+    budget: Any,
+    chunk: Any,
+    height: Any,
+    table_height: Any,
+    interval: Any,
 ) -> None:
     if series is not None and (not isinstance(series, str) or not series):
         raise ValueError(f"series must be a series name (a non-empty str) or None, got {series!r}")
     for name, value, low in (
         ("max_points", max_points, 16),
+        ("budget", budget, 100),
         ("chunk", chunk, 1),
         ("height", height, 200),
         ("table_height", table_height, 120),
@@ -447,7 +469,11 @@ def _check_options(
 
 def display_bundle(session: Session, include: Any = None, exclude: Any = None) -> dict | None:
     """The mime bundle that shows ``session`` as a live dashboard, or None where widgets cannot
-    show (no Jupyter kernel, ipywidgets missing): then the session's HTML summary is used."""
+    show (no Jupyter kernel, ipywidgets missing): then the session's HTML summary is used.
+
+    The dashboard shown by the previous display of this session, if any, is closed (its output
+    goes blank): ``session.dashboard()`` makes dashboards that stay.
+    """
     try:
         from IPython import get_ipython
 
@@ -465,7 +491,10 @@ def display_bundle(session: Session, include: Any = None, exclude: Any = None) -
     if not bundle:
         board.close()
         return None
-    _DISPLAYED.add(board)
+    previous = _DISPLAYED.get(session)
+    _DISPLAYED[session] = board
+    if previous is not None:
+        previous.close()
     bundle.setdefault("text/html", session._repr_html_())
     bundle["text/plain"] = repr(session)
     return bundle

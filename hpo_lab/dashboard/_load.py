@@ -59,6 +59,22 @@ def load_model(session: Session) -> tuple[DashboardModel, Changes]:
     return model, ch
 
 
+def stale_trials(model: DashboardModel, changes: Changes) -> set[int]:
+    """Trials whose stored record says more than their events did: failures (the traceback)
+    and trials with a parameter whose distribution (int, log, categorical) is not known yet.
+
+    Reading Optuna's storage costs milliseconds per call (the whole study, for a journal), so
+    it is done only for these, not for every trial that ends.
+    """
+    unknown = [n for n in model.param_names if n not in model.distributions]
+    return {
+        n
+        for n in changes.finished
+        if (t := model.trials.get(n)) is not None
+        and (t.state == "FAIL" or (unknown and any(p in t.params for p in unknown)))
+    }
+
+
 def sync_trials(model: DashboardModel, session: Session, numbers: Iterable[int]) -> Changes:
     """Re-reads trials ``numbers`` from Optuna's storage (reasons, tracebacks, distributions)."""
     wanted = set(numbers)

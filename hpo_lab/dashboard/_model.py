@@ -154,6 +154,9 @@ class DashboardModel:
         #: Grows whenever a trial's state, values or params change (not with new points):
         #: views of outcomes (history, parameters) recompute only when it moved.
         self.outcome_version = 0
+        #: Grows when points reach a trial that is not running (a reload, a late event): views of
+        #: finished curves recompute only when it or ``outcome_version`` moved.
+        self.finished_points_version = 0
         self._dedupe_before: float = 0.0
 
     # ------------------------------------------------------------------ reading
@@ -246,6 +249,7 @@ class DashboardModel:
                     steps[order], values[order]
                 )
                 ch.add_points(self.metric or INTERMEDIATE, ft.number)
+                self.finished_points_version += 1
             if t.last_step is None and ft.intermediate_values:
                 t.last_step = float(max(ft.intermediate_values))
             if (t.state, t.values, t.params, t.reason) != before:
@@ -285,6 +289,7 @@ class DashboardModel:
                 self._touch(t, ch, outcome=False)
             ch.add_points(series_name, number)
         self._dedupe_before = time.time()
+        self.finished_points_version += 1
         self.version += 1
         return ch
 
@@ -360,6 +365,8 @@ class DashboardModel:
             s.append(e.step, value, e.time)
             ch.add_points(name, e.number)
             added = True
+        if added and t.state != "RUNNING":
+            self.finished_points_version += 1
         if added and (t.last_step is None or e.step >= t.last_step):
             t.last_step = e.step
             self._touch(t, ch, outcome=False)

@@ -76,6 +76,7 @@ class PanelContext:
         select: Callable[[int | None], None],
         control: Callable[..., bool],
         refresh: Callable[[Panel], None],
+        flush: Callable[[Panel], None] | None = None,
     ) -> None:
         self.session = session
         self.options = options
@@ -85,6 +86,7 @@ class PanelContext:
         self._select = select
         self._control = control
         self._refresh = refresh
+        self._flush = flush
 
     @property
     def model(self) -> DashboardModel:
@@ -116,6 +118,11 @@ class PanelContext:
     def refresh(self, panel: Panel) -> None:
         """Recomputes and redraws ``panel`` now (after one of its own options changed)."""
         self._refresh(panel)
+
+    def flush(self, panel: Panel) -> None:
+        """Applies the changes ``panel`` was kept waiting for, if any (see :meth:`Panel.ready`)."""
+        if self._flush is not None:
+            self._flush(panel)
 
 
 class Panel(abc.ABC):
@@ -160,6 +167,15 @@ class Panel(abc.ABC):
     def wants(self, changes: Changes) -> bool:
         """Whether these changes call for :meth:`compute` and :meth:`apply` (default: any)."""
         return bool(changes)
+
+    def ready(self) -> bool:
+        """Whether the widgets can take an update now (default: yes).
+
+        A figure whose browser has not drawn the last update says no; the dashboard keeps the
+        changes for the next batch of events, or until the panel calls
+        ``self.context.flush(self)``.
+        """
+        return True
 
     def close(self) -> None:  # noqa: B027  (optional hook: most panels have nothing to release)
         """Releases what :meth:`build` made (the dashboard closes the widget it returned)."""

@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import plotly.graph_objects as go
 
+from ._send import send_restyle
+
 _EMPTY = np.empty(0, dtype=np.float64)
 _UNSET = object()
 _HIDDEN = {
@@ -28,6 +30,18 @@ _HIDDEN = {
 }
 ClickCallback = Callable[[int], None]
 HoverCallback = Callable[[int | None], None]
+
+
+class Change(NamedTuple):
+    """Properties of one trace to send (``props``: only those that changed; ``current``: all of
+    them, as the trace will be). ``fresh``: the trace was hidden before; ``retired``: it is
+    being hidden."""
+
+    trace: Any
+    props: dict[str, Any]
+    fresh: bool
+    retired: bool
+    current: Mapping[str, Any]
 
 
 class TraceSpec(NamedTuple):
@@ -96,6 +110,7 @@ class TraceSync:
         self._spares: dict[int, list[Any]] = {}
         self._to_hide: set[int] = set()
         self._sent: dict[int, dict[str, Any]] = {}  # id(trace) -> the props last sent
+        self._extents: dict[int, tuple[float, float, float, float] | None] = {}
 
     @property
     def keys(self) -> list[str]:
@@ -152,22 +167,27 @@ class TraceSync:
             self._restack()
 
     def update(self, specs: Sequence[TraceSpec]) -> int:
-        """Sends the specs whose token changed, and hides retired traces.
+        """Sends the specs whose token changed, and hides retired traces, in one restyle.
 
-        Call :meth:`prepare` with the same specs first. Changed traces go out in one
-        ``Plotly.restyle`` message per set of property names (plotly's own validation of every
-        property is skipped: it costs milliseconds per trace, and specs come from our code).
-        Returns how many traces were sent.
+        Call :meth:`prepare` with the same specs first. Returns how many traces were sent.
         """
-        changes: list[tuple[Any, Mapping[str, Any]]] = []
+        changes = self.diff(specs)
+        send_restyle(self.figure, changes)
+        return sum(1 for c in changes if not c.retired)
+
+    def diff(self, specs: Sequence[TraceSpec]) -> list[Change]:
+        """What :meth:`update` would send, without sending it (so that a caller can send the
+        changes of several views in one message, see :mod:`._send`). Records them as sent."""
+        changes: list[Change] = []
         if self._to_hide:
             for spares in self._spares.values():
                 for trace in spares:
                     if id(trace) in self._to_hide:
-                        changes.append((trace, _HIDDEN))
+                        hidden = dict(_HIDDEN)
+                        changes.append(Change(trace, hidden, False, True, hidden))
                         self._sent[id(trace)] = dict(_HIDDEN)
+                        self._extents.pop(id(trace), None)
             self._to_hide.clear()
-        touched = 0
         for spec in specs:
             trace = self._by_key.get(spec.key)
             if trace is None:
@@ -176,25 +196,27 @@ class TraceSync:
                 continue
             props = dict(spec.props)
             props.setdefault("visible", True)
-            delta = _delta(self._sent.get(id(trace), {}), props)
+            before = self._sent.get(id(trace), {})
             self._sent[id(trace)] = props
-            if delta:
-                changes.append((trace, delta))
             self._tokens[spec.key] = spec.token
             self._numbers[id(trace)] = spec.numbers
-            touched += 1
-        if changes:
-            self._restyle(changes)
-        return touched
+            self._extents[id(trace)] = _extent(props)
+            fresh = before.get("visible") is not True
+            changes.append(Change(trace, _delta(before, props), fresh, False, props))
+        return changes
 
-    def _restyle(self, changes: list[tuple[Any, Mapping[str, Any]]]) -> None:
-        index = {id(t): i for i, t in enumerate(self.figure.data)}
-        groups: dict[tuple[str, ...], list[tuple[int, Mapping[str, Any]]]] = {}
-        for trace, props in changes:
-            groups.setdefault(tuple(sorted(props)), []).append((index[id(trace)], props))
-        for keys, items in groups.items():
-            data = {k: [props[k] for _, props in items] for k in keys}
-            self.figure.plotly_restyle(data, [i for i, _ in items])
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """``(xmin, xmax, ymin, ymax)`` of every point shown (None: no point)."""
+        boxes = [e for e in self._extents.values() if e is not None]
+        if not boxes:
+            return None
+        a = np.asarray(boxes)
+        return (
+            float(a[:, 0].min()),
+            float(a[:, 1].max()),
+            float(a[:, 2].min()),
+            float(a[:, 3].max()),
+        )
 
     def clear(self) -> None:
         """Removes every trace of this view from the figure."""
@@ -209,6 +231,7 @@ class TraceSync:
             self._layers,
             self._spares,
             self._sent,
+            self._extents,
         ):
             table.clear()
         self._to_hide.clear()
@@ -277,3 +300,14 @@ def _delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any
 
 def _is_array(value: Any) -> bool:
     return isinstance(value, np.ndarray) or (isinstance(value, dict) and "bdata" in value)
+
+
+def _extent(props: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+    x, y = props.get("x"), props.get("y")
+    if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) or not len(x):
+        return None
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return None
+    xs, ys = x[finite], y[finite]
+    return (float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max()))

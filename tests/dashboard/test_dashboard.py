@@ -351,6 +351,7 @@ def test_bad_options_name_the_argument(sessions) -> None:
         ({"series": ""}, "series must be"),
         ({"max_points": 3}, "max_points must be an int of at least 16"),
         ({"chunk": 0}, "chunk must be an int of at least 1"),
+        ({"budget": 5}, "budget must be an int of at least 100"),
         ({"height": 10}, "height must be"),
         ({"interval": 0.01}, "interval must be a number of seconds of at least 0.1"),
         ({"panels": ["nope"]}, "unknown panel 'nope'"),
@@ -374,14 +375,21 @@ def test_a_bare_session_shows_a_dashboard_only_in_a_kernel(sessions, monkeypatch
         kernel = object()
 
     monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
-    before = set(_dashboard._DISPLAYED)
+    kept = s.dashboard()  # made on purpose: stays
     bundle = s._repr_mimebundle_()
-    made = [b for b in _dashboard._DISPLAYED if b not in before]
+    first = _dashboard._DISPLAYED[s]
     try:
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert bundle["text/html"].startswith("<div class='hpo-lab-session'>")
         assert bundle["text/plain"].startswith("Session(")
-        assert len(made) == 1 and made[0].session is s
+        assert first.session is s and not first.closed
+        again = s._repr_mimebundle_()  # the cell ran again: one live dashboard, not two
+        second = _dashboard._DISPLAYED[s]
+        assert second is not first and first.closed and not second.closed
+        assert again["application/vnd.jupyter.widget-view+json"] != bundle[
+            "application/vnd.jupyter.widget-view+json"
+        ]
+        assert not kept.closed
     finally:
-        for b in made:
-            b.close()
+        _dashboard._DISPLAYED.pop(s).close()
+        kept.close()

@@ -27,8 +27,8 @@ def test_curves_group_finished_trials_and_give_running_ones_a_trace(model) -> No
         "COMPLETE:0",
         "COMPLETE:1",
     ]
-    assert [k for k in keys if k.startswith("run:")] == ["run:6", "run:7"]
-    assert {"heads", "fail-marks", "best"} <= set(keys)
+    assert [t.key for t in data.live] == ["run:6", "run:7", "heads"]  # on their own subplot
+    assert {"fail-marks", "best"} <= set(keys)
     assert [k for k in keys if k.startswith("legend")] == [
         "legend:RUNNING",
         "legend:COMPLETE",
@@ -39,7 +39,7 @@ def test_curves_group_finished_trials_and_give_running_ones_a_trace(model) -> No
     layers = [t.layer for t in data.traces]
     assert layers == sorted(layers)  # specs come bottom to top
 
-    by_key = {t.key: t for t in data.traces}
+    by_key = {t.key: t for t in data.traces + data.live}
     chunk = by_key["COMPLETE:0"]
     x, y = chunk.props["x"], chunk.props["y"]
     assert len(x) == 2 * 10 + 2 and np.isnan(x[10]) and np.isnan(y[-1])  # NaN between curves
@@ -50,8 +50,8 @@ def test_curves_group_finished_trials_and_give_running_ones_a_trace(model) -> No
     assert by_key["fail-marks"].props["x"].tolist() == [9.0]
     assert "lr = 0.0001" in by_key["run:7"].props["hovertemplate"]  # params in running hover
     assert by_key["legend:COMPLETE"].props["name"] == "complete (3)"
-    # chunks (curves of 10 points and a NaN after each), two runners of 4 points, the best
-    assert data.n_points == 6 * 11 + 2 * 4 + 10
+    # chunks (curves of 10 points and a NaN after each) and the best, not the running ones
+    assert data.n_points == 6 * 11 + 10
     assert data.message is None
 
 
@@ -69,27 +69,52 @@ def test_curves_of_another_series_the_selection_and_log_scale(model) -> None:
 def test_curves_are_downsampled_and_the_cache_changes_nothing(model) -> None:
     model.apply(curve_events(6, 5_000, t0=100.0))
     data = curves_data(model, "loss", max_points=50)
-    run = next(t for t in data.traces if t.key == "run:6")
+    run = next(t for t in data.live if t.key == "run:6")
     assert len(run.props["x"]) <= 50 and run.props["x"][-1] == 4_999
     cache: dict = {}
     first = curves_data(model, "loss", chunk=2, cache=cache)
     again = curves_data(model, "loss", chunk=2, cache=cache)
     plain = curves_data(model, "loss", chunk=2)
-    for a, b, c in zip(first.traces, again.traces, plain.traces):
+    for a, b, c in zip(
+        first.traces + first.live, again.traces + again.live, plain.traces + plain.live
+    ):
         assert a.key == b.key == c.key and a.token == b.token == c.token
-    assert next(t for t in again.traces if t.key == "COMPLETE:0") is next(
-        t for t in first.traces if t.key == "COMPLETE:0"
-    )  # reused, not rebuilt
+    assert again.traces[0] is first.traces[0]  # the finished trials' traces: reused, not rebuilt
+    model.apply(curve_events(6, 5_001, t0=10_000.0)[-1:])  # a running trial reports
+    assert curves_data(model, "loss", chunk=2, cache=cache).traces[0] is first.traces[0]
     with pytest.raises(ValueError, match="max_points"):
         curves_data(model, max_points=2)
     with pytest.raises(ValueError, match="chunk must be a positive int"):
         curves_data(model, chunk=0)
 
 
+def test_many_finished_curves_share_a_points_budget() -> None:
+    m = DashboardModel("many", ["minimize"], metric="loss")
+    events: list = []
+    for n in range(100):
+        events += curve_events(n, 300, t0=float(n))
+        events.append(TrialFinished(n, "COMPLETE", (1.0 / (n + 1),)))
+    m.apply(events)
+    data = curves_data(m, "loss", max_points=200, budget=1_000)
+    chunks = [t for t in data.traces if t.key.startswith("COMPLETE:")]
+    lengths = {len(t.props["x"]) for t in chunks}
+    assert lengths == {50 * (8 + 1)}  # 1,000 points for 100 curves: 8 each (and a gap)
+    best = next(t for t in data.traces if t.key == "best")
+    assert 100 < len(best.props["x"]) <= 200  # the best (and selected, running) keep max_points
+    roomy = curves_data(m, "loss", budget=100_000).traces[0].props["x"].size
+    assert roomy == 50 * (152 + 1)  # with room, each finished curve gets max_points too
+    with pytest.raises(ValueError, match="budget must be an int of at least 100"):
+        curves_data(m, budget=10)
+
+
 def test_chunk_tokens_change_only_with_their_trials(model) -> None:
-    before = {t.key: t.token for t in curves_data(model, "loss", chunk=2).traces}
+    def tokens():
+        data = curves_data(model, "loss", chunk=2)
+        return {t.key: t.token for t in data.traces + data.live}
+
+    before = tokens()
     model.apply([*curve_events(7, 6, t0=200.0), TrialFinished(7, "COMPLETE", (0.05,))])
-    after = {t.key: t.token for t in curves_data(model, "loss", chunk=2).traces}
+    after = tokens()
     assert "run:7" in before and "run:7" not in after
     assert after["COMPLETE:0"] == before["COMPLETE:0"]
     assert "COMPLETE:3" in after  # trial 7's new chunk
