@@ -18,6 +18,7 @@ MODULES = [
     "hpo_lab.hypergrad._rtho",
     "hpo_lab.hypergrad._outer",
     "hpo_lab.hypergrad._trace",
+    "hpo_lab.examples.hyper_cleaning",
 ]
 
 

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from hpo_lab.examples.hyper_cleaning import compare_learning_curves
 from hpo_lab.hypergrad import SGDHD, AdamHD
 
 from .problems import DT
@@ -232,3 +233,14 @@ def test_float32_parameters_keep_float32_state():
         opt.step()
     assert opt.param_groups[0]["lr"].dtype == torch.float32
     assert w.dtype == torch.float32 and opt.state[w]["momentum_buffer"].dtype == torch.float32
+
+
+def test_sgd_hd_beats_plain_sgd_from_a_too_small_learning_rate():
+    """Digits MLP from lr=0.01 (too small), β=1e-3, same epochs, seeds and batches."""
+    curves = compare_learning_curves(
+        optimizers=("sgd", "sgd_hd"), epochs=4, lr=0.01, hypergrad_lr=1e-3, seed=0
+    ).curves
+    sgd, hd = curves["sgd"], curves["sgd_hd"]
+    assert hd["val_loss"][-1] < 0.6 * sgd["val_loss"][-1]
+    assert hd["val_acc"][-1] > sgd["val_acc"][-1]
+    assert hd["lr"][-1] > 0.02 and sgd["lr"][-1] == pytest.approx(0.01)
