@@ -24,8 +24,7 @@ memory). Offline methods never touch ``.grad`` of ``params`` or ``hparams``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import torch
@@ -185,35 +184,3 @@ def grads(
 def nbytes(tensors: Sequence[Tensor]) -> int:
     """Bytes held by the elements of ``tensors``."""
     return sum(t.numel() * t.element_size() for t in tensors)
-
-
-class SavedBytes:
-    """Counts the bytes of distinct storages that autograd saves for backward inside ``track()``.
-
-    Example:
-        >>> x = torch.ones(10, requires_grad=True)
-        >>> counter = SavedBytes()
-        >>> with counter.track():
-        ...     y = (x * x).sum()
-        >>> counter.total
-        40
-    """
-
-    def __init__(self) -> None:
-        self._seen: dict[tuple[torch.device, int], int] = {}
-
-    @property
-    def total(self) -> int:
-        """Bytes of all distinct storages saved so far."""
-        return sum(self._seen.values())
-
-    def _pack(self, t: Tensor) -> Tensor:
-        storage = t.untyped_storage()
-        self._seen[(t.device, storage.data_ptr())] = storage.nbytes()
-        return t
-
-    @contextmanager
-    def track(self) -> Iterator[SavedBytes]:
-        """Context manager recording every tensor autograd saves (forward and double backward)."""
-        with torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t):
-            yield self

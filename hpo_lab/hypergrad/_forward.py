@@ -11,7 +11,6 @@ from torch import Tensor
 from ._base import (
     HypergradResult,
     OuterLoss,
-    SavedBytes,
     UpdateMap,
     apply_map,
     check_prepared,
@@ -20,6 +19,7 @@ from ._base import (
     leaves,
     nbytes,
 )
+from ._memory import SavedBytes
 
 
 def forward_hypergrad(

@@ -12,7 +12,6 @@ from torch import Tensor
 from ._base import (
     HypergradResult,
     OuterLoss,
-    SavedBytes,
     Tensors,
     UpdateMap,
     apply_map,
@@ -24,6 +23,7 @@ from ._base import (
     nbytes,
     plain_step,
 )
+from ._memory import SavedBytes
 
 _SOLVERS = ("cg", "neumann")
 

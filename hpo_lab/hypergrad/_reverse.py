@@ -10,7 +10,6 @@ from torch import Tensor
 from ._base import (
     HypergradResult,
     OuterLoss,
-    SavedBytes,
     Tensors,
     UpdateMap,
     apply_map,
@@ -22,6 +21,7 @@ from ._base import (
     nbytes,
     plain_step,
 )
+from ._memory import SavedBytes
 
 
 def reverse_hypergrad(

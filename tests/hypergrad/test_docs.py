@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "hpo_lab.hypergrad._base",
+    "hpo_lab.hypergrad._memory",
     "hpo_lab.hypergrad._maps",
     "hpo_lab.hypergrad._reverse",
     "hpo_lab.hypergrad._forward",
