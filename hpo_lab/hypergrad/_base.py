@@ -9,9 +9,10 @@ Every offline method has the same signature (the contract of :class:`HypergradMe
 * ``hparams``: the hyperparameters ``λ`` (a tensor or a sequence of tensors), each a floating-point
   tensor with ``requires_grad=True``.
 * ``update_map(params, hparams, step) -> new_params``: one differentiable inner-optimisation step
-  ``w_{t+1} = Φ(w_t, λ, t)``. It receives and returns tuples of tensors shaped like ``params``.
-  When it computes a gradient internally it must use ``torch.autograd.grad(..., create_graph=True)``
-  (see :func:`~hpo_lab.hypergrad.gd_map`). A method that needs no derivatives for a step passes
+  ``w_{t+1} = Φ(w_t, λ, t)``. It receives a tuple of tensors that require grad (fresh leaves or
+  parts of a graph) and returns tensors shaped like ``params``. When it computes a gradient
+  internally it must use ``torch.autograd.grad(..., create_graph=True)`` (see
+  :func:`~hpo_lab.hypergrad.gd_map`). A method that needs no derivatives for a step passes
   hyperparameters that do not require grad; maps may then skip ``create_graph`` to save work.
 * ``outer_loss(params, hparams) -> scalar``: the outer objective ``E(w_T, λ)``, e.g. a validation
   loss.

@@ -30,28 +30,37 @@ class _HDOptimizer(torch.optim.Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any], per_group: bool) -> None:
-        super().__init__(params, defaults)
         self.per_group = bool(per_group)
-        name = type(self).__name__
-        for i, group in enumerate(self.param_groups):
-            check_nonneg(f"lr (param group {i})", float(group["lr"]))
-            check_nonneg(f"hypergrad_lr (param group {i})", group["hypergrad_lr"])
-        if not self.per_group:
-            for key in ("lr", "hypergrad_lr"):
-                values = [float(g[key]) for g in self.param_groups]
-                if len(set(values)) > 1:
-                    raise ValueError(
-                        f"{name} with per_group=False needs one {key} for every param group, "
-                        f"got {values}; pass per_group=True for one learning rate per group"
-                    )
-        shared = None
-        for group in self.param_groups:
-            lr = scalar_like(group["lr"], group["params"])
-            if not self.per_group:
-                shared = lr if shared is None else shared
-                lr = shared
-            group["lr"] = lr
-        self._hypergrads = [torch.zeros_like(g["lr"]) for g in self.param_groups]
+        self._hypergrads: list[Tensor] = []
+        self._initialised = False
+        super().__init__(params, defaults)  # calls add_param_group for every group
+        self._initialised = True
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a parameter group; with ``per_group=False`` it joins the shared learning rate."""
+        super().add_param_group(param_group)
+        try:
+            self._setup_group(len(self.param_groups) - 1, self.param_groups[-1])
+        except ValueError:
+            self.param_groups.pop()
+            raise
+
+    def _setup_group(self, i: int, group: dict[str, Any]) -> None:
+        check_nonneg(f"lr (param group {i})", float(group["lr"]))
+        check_nonneg(f"hypergrad_lr (param group {i})", group["hypergrad_lr"])
+        if self.per_group or i == 0:
+            self._first = {"lr": float(group["lr"]), "hypergrad_lr": group["hypergrad_lr"]}
+            group["lr"] = scalar_like(group["lr"], group["params"])
+            self._hypergrads.append(torch.zeros_like(group["lr"]))
+            return
+        for key in ("hypergrad_lr",) if self._initialised else ("lr", "hypergrad_lr"):
+            if float(group[key]) != self._first[key]:
+                raise ValueError(
+                    f"{type(self).__name__} with per_group=False needs one {key} for every "
+                    f"param group, got {[self._first[key], float(group[key])]}; pass "
+                    "per_group=True for one learning rate per group"
+                )
+        group["lr"] = self.param_groups[0]["lr"]
 
     def _update_lrs(self, hypergrads: list[Tensor]) -> None:
         """Apply ``α ← α - β h`` per group, or once with the summed hypergradient."""

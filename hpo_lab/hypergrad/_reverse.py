@@ -106,6 +106,7 @@ def _through_graph(
     w: Tensors, hp: Tensors, update_map: UpdateMap, outer_loss: OuterLoss, start: int, stop: int
 ) -> tuple[Tensors, Tensors, Tensor, dict]:
     saved = SavedBytes()
+    w = leaves(w)
     with saved.track():
         for t in range(start, stop):
             w = apply_map(update_map, w, hp, t)

@@ -127,7 +127,8 @@ class RTHO(torch.optim.Optimizer):
         params = self._params
         loss, g_raw = training_grads(closure, params, "RTHO")
         states = [self.state[p] for p in params]
-        if self._t > 0:
+        started = all(f"zw_{n}" in s for s in states for n in self.tune)
+        if started:
             if outer_closure is None:
                 wd = group["weight_decay"]
                 e = [gi.detach() + wd * p.detach() for gi, p in zip(g_raw, params)]
@@ -143,7 +144,7 @@ class RTHO(torch.optim.Optimizer):
         velocity = [s.get("momentum_buffer", torch.zeros_like(b)) for s, b in zip(states, g_now)]
         new_velocity = [mom * v + b for v, b in zip(velocity, g_now)]
         for name in self.tune:
-            if self._t == 0:
+            if not started:
                 zw = zv = [torch.zeros_like(p) for p in params]
                 hz = zw
             else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -199,3 +201,28 @@ def test_marthe_with_mu_one_matches_rtho_learning_rate_hypergradient(beta):
         torch.testing.assert_close(m["hypergrad/lr"], r["hypergrad/lr"], rtol=1e-10, atol=1e-14)
         torch.testing.assert_close(m["hyper/lr"], r["hyper/lr"], rtol=1e-12, atol=0)
     assert float(m["hypergrad/lr"]) != 0.0
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda p: RTHO(p, lr=0.05, momentum=0.5, weight_decay=0.01, hypergrad_lr=1e-3),
+        lambda p: MARTHE(p, lr=0.05, hypergrad_lr=0.01, mu=0.9),
+    ],
+    ids=["rtho", "marthe"],
+)
+def test_state_dict_round_trip_keeps_the_tangents(factory):
+    params = fresh_params()
+    opt = factory(params)
+    for _ in range(3):
+        opt.step(lambda: tanh_loss(*params), lambda: val_loss(*params))
+    clone = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    restored = factory(clone)
+    restored.load_state_dict(copy.deepcopy(opt.state_dict()))
+    for _ in range(3):
+        opt.step(lambda: tanh_loss(*params), lambda: val_loss(*params))
+        restored.step(lambda: tanh_loss(*clone), lambda: val_loss(*clone))
+        a, b = opt.hyper_trace(), restored.hyper_trace()
+        for key in a:
+            torch.testing.assert_close(b[key], a[key], rtol=1e-12, atol=1e-15)
+    assert float(a["hypergrad/lr"]) != 0.0

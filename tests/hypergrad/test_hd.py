@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -244,3 +245,57 @@ def test_sgd_hd_beats_plain_sgd_from_a_too_small_learning_rate():
     assert hd["val_loss"][-1] < 0.6 * sgd["val_loss"][-1]
     assert hd["val_acc"][-1] > sgd["val_acc"][-1]
     assert hd["lr"][-1] > 0.02 and sgd["lr"][-1] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("per_group", [False, True])
+def test_param_group_added_later(per_group):
+    params = [torch.nn.Parameter(s.clone()) for s in START]
+    opt = SGDHD([params[0]], lr=0.05, hypergrad_lr=0.01, per_group=per_group)
+    for _ in range(2):
+        opt.zero_grad()
+        quad_loss(*params).backward()
+        opt.step()
+    opt.add_param_group({"params": [params[1]], "lr": 0.02})
+    assert (opt.param_groups[1]["lr"] is opt.param_groups[0]["lr"]) is not per_group
+    for _ in range(2):
+        opt.zero_grad()
+        quad_loss(*params).backward()
+        opt.step()
+    keys = {"hyper/lr", "hypergrad/lr"}
+    if per_group:
+        keys = {f"{k}/group{i}" for k in keys for i in (0, 1)} | {"hypergrad_norm"}
+    assert set(opt.hyper_trace()) == keys
+    with pytest.raises(ValueError, match=r"needs one hypergrad_lr for every param group"):
+        SGDHD([params[0]], hypergrad_lr=0.01).add_param_group(
+            {"params": [params[1]], "hypergrad_lr": 0.1}
+        )
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda p: SGDHD(p, lr=0.02, hypergrad_lr=0.001, momentum=0.9, nesterov=True),
+        lambda p: AdamHD(p, lr=0.05, hypergrad_lr=0.001),
+    ],
+    ids=["sgdn-hd", "adam-hd"],
+)
+def test_state_dict_round_trip_continues_identically(factory):
+    params = [torch.nn.Parameter(s.clone()) for s in START]
+    opt = factory(params)
+
+    def step(opt, ps):
+        opt.zero_grad()
+        quad_loss(*ps).backward()
+        opt.step()
+
+    for _ in range(3):
+        step(opt, params)
+    clone = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    restored = factory(clone)
+    restored.load_state_dict(copy.deepcopy(opt.state_dict()))  # state_dict() shares tensors
+    for _ in range(3):
+        step(opt, params)
+        step(restored, clone)
+    torch.testing.assert_close(restored.param_groups[0]["lr"], opt.param_groups[0]["lr"])
+    for a, b in zip(params, clone):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-12, atol=1e-14)
