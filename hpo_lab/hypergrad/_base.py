@@ -47,7 +47,7 @@ class HypergradResult(NamedTuple):
             of ``torch.autograd.grad`` calls made for the hypergradient, excluding the gradients
             taken inside ``update_map``) and ``"peak_bytes"`` (int, the largest number of bytes
             held at once for the hypergradient: stored iterates, tangents and tensors saved by
-            autograd).
+            autograd; ``None`` unless the method ran with ``track_memory=True``).
     """
 
     hypergrads: Tensors

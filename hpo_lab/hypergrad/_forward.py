@@ -29,6 +29,7 @@ def forward_hypergrad(
     outer_loss: OuterLoss,
     *,
     n_steps: int,
+    track_memory: bool = False,
 ) -> HypergradResult:
     """Exact hypergradient of ``outer_loss(w_T)`` by forward-mode differentiation.
 
@@ -50,6 +51,8 @@ def forward_hypergrad(
         update_map: ``update_map(params, hparams, step) -> new_params``.
         outer_loss: ``outer_loss(params, hparams) -> scalar``.
         n_steps: number of inner steps ``T >= 1``.
+        track_memory: count the bytes autograd saves per step (off by default, it costs time);
+            when ``False``, ``"graph_bytes"`` and ``"peak_bytes"`` are ``None``.
 
     Returns:
         :class:`HypergradResult`; ``stats`` adds ``"columns"`` (number of tangent columns),
@@ -71,15 +74,16 @@ def forward_hypergrad(
     w, hp, n_steps = check_prepared(params, hparams, n_steps)
     columns = [(i, j) for i, h in enumerate(hp) for j in range(h.numel())]
     tangents = [tuple(torch.zeros_like(p) for p in w) for _ in columns]
-    graph_bytes, grad_calls = 0, 0
+    graph_bytes, grad_calls = (0 if track_memory else None), 0
     for t in range(n_steps):
         w_leaf = leaves(w)
-        saved = SavedBytes()
+        saved = SavedBytes(track_memory)
         with saved.track():
             new_w = apply_map(update_map, w_leaf, hp, t)
             probe = tuple(torch.zeros_like(p, requires_grad=True) for p in new_w)
             vjp = grads(new_w, w_leaf + hp, probe, create_graph=True)
-        graph_bytes = max(graph_bytes, saved.total)
+        if track_memory:
+            graph_bytes = max(graph_bytes, saved.total)
         vjp_w, vjp_h = vjp[: len(w)], vjp[len(w) :]
         new_tangents = []
         for (i, j), z in zip(columns, tangents):
@@ -107,5 +111,5 @@ def forward_hypergrad(
         "tangent_bytes": nbytes(w) * (1 + len(columns)),
         "graph_bytes": graph_bytes,
     }
-    stats["peak_bytes"] = stats["tangent_bytes"] + graph_bytes
+    stats["peak_bytes"] = None if graph_bytes is None else stats["tangent_bytes"] + graph_bytes
     return HypergradResult(hypergrads, w, stats)

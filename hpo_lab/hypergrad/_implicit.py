@@ -38,6 +38,7 @@ def implicit_hypergrad(
     solver: str = "cg",
     solver_steps: int = 20,
     tol: float = 1e-10,
+    track_memory: bool = False,
 ) -> HypergradResult:
     """Hypergradient at the fixed point ``w* = Φ(w*, λ)`` reached after ``n_steps`` inner steps.
 
@@ -66,6 +67,8 @@ def implicit_hypergrad(
         solver: ``"cg"`` or ``"neumann"``.
         solver_steps: CG iterations or Neumann terms (``>= 1``).
         tol: relative residual tolerance for CG (``>= 0``; ignored by Neumann).
+        track_memory: count the bytes autograd saves for the map's graph (off by default);
+            when ``False``, ``"graph_bytes"`` and ``"peak_bytes"`` are ``None``.
 
     Returns:
         :class:`HypergradResult`; ``stats`` adds ``"solver"``, ``"solver_steps"`` (iterations
@@ -95,7 +98,7 @@ def implicit_hypergrad(
         w = plain_step(update_map, w, hp, t)
 
     w_leaf = leaves(w)
-    saved = SavedBytes()
+    saved = SavedBytes(track_memory)
     with saved.track():
         phi = apply_map(update_map, w_leaf, hp, n_steps)
     outer = eval_outer(outer_loss, w_leaf, hp)
@@ -122,7 +125,7 @@ def implicit_hypergrad(
         "fixed_point_residual": _norm(_sub(phi, w)).detach(),
         "solver_residual": residual.detach(),
         "graph_bytes": saved.total,
-        "peak_bytes": saved.total + 4 * nbytes(w),
+        "peak_bytes": None if saved.total is None else saved.total + 4 * nbytes(w),
     }
     return HypergradResult(hypergrads, w, stats)
 

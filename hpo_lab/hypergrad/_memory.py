@@ -1,7 +1,7 @@
 """Memory accounting for hypergradient computations (CPU and CUDA alike).
 
 * :class:`SavedBytes` counts what autograd saves for backward; the offline methods report it in
-  ``stats``.
+  ``stats`` when called with ``track_memory=True``.
 * :class:`LiveTensorBytes` independently tracks the peak bytes of all tensor storages created
   inside it and still alive, like an allocator's peak statistic; benchmarks and tests use it to
   check the methods' own accounting.
@@ -23,6 +23,9 @@ from torch.utils._pytree import tree_flatten
 class SavedBytes:
     """Counts the bytes of distinct storages that autograd saves for backward inside ``track()``.
 
+    With ``enabled=False`` nothing is recorded and :attr:`total` is ``None`` (the hooks cost a
+    few percent of a hypergradient computation).
+
     Example:
         >>> x = torch.ones(10, requires_grad=True)
         >>> counter = SavedBytes()
@@ -32,25 +35,29 @@ class SavedBytes:
         40
     """
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
         self._seen: dict[tuple[torch.device, int], int] = {}
 
     @property
-    def total(self) -> int:
-        """Bytes of all distinct storages saved so far."""
-        return sum(self._seen.values())
+    def total(self) -> int | None:
+        """Bytes of all distinct storages saved so far (``None`` when disabled)."""
+        return sum(self._seen.values()) if self.enabled else None
 
     def _pack(self, t: Tensor) -> Tensor:
         storage = t.untyped_storage()
         self._seen[(t.device, storage.data_ptr())] = storage.nbytes()
-        # Returning ``t`` itself would make a saved output reference its own grad_fn: a
-        # reference cycle that keeps whole graphs alive until the garbage collector runs.
-        # Autograd restores the autograd metadata of the unpacked tensor itself.
+        # Returning ``t`` itself would make a saved output reference its own grad_fn: a C++
+        # reference cycle, invisible to Python's garbage collector, that keeps the whole graph
+        # alive for good. Autograd restores the metadata of the unpacked tensor itself.
         return t.detach()
 
     @contextmanager
     def track(self) -> Iterator[SavedBytes]:
         """Context manager recording every tensor autograd saves (forward and double backward)."""
+        if not self.enabled:
+            yield self
+            return
         with torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t):
             yield self
 

@@ -260,8 +260,10 @@ def test_checkpointing_stores_less_than_the_full_graph():
     lam = torch.tensor(0.3, dtype=DT, requires_grad=True)
     step = gd_map(r.inner, lr=0.5 / r.lipschitz(0.3))
     w0 = [torch.zeros(20, dtype=DT)]
-    full = reverse_hypergrad(w0, [lam], step, r.outer, n_steps=100)
-    ckpt = reverse_hypergrad(w0, [lam], step, r.outer, n_steps=100, checkpoint_every=10)
+    full = reverse_hypergrad(w0, [lam], step, r.outer, n_steps=100, track_memory=True)
+    ckpt = reverse_hypergrad(
+        w0, [lam], step, r.outer, n_steps=100, checkpoint_every=10, track_memory=True
+    )
     torch.testing.assert_close(full.hypergrads[0], ckpt.hypergrads[0], rtol=1e-12, atol=0)
     assert ckpt.stats["checkpoint_bytes"] == 10 * 20 * 8  # iterates 0, 10, ..., 90
     assert ckpt.stats["peak_bytes"] < full.stats["peak_bytes"] / 4
@@ -271,20 +273,14 @@ def test_forward_memory_does_not_grow_with_steps():
     r = make_ridge()
     lam = torch.tensor(0.3, dtype=DT, requires_grad=True)
     step = gd_map(r.inner, lr=0.5 / r.lipschitz(0.3))
-    peaks = [
-        forward_hypergrad([torch.zeros(5, dtype=DT)], [lam], step, r.outer, n_steps=t).stats[
-            "peak_bytes"
-        ]
-        for t in (5, 50)
-    ]
-    assert peaks[0] == peaks[1] > 0
-    grows = [
-        reverse_hypergrad([torch.zeros(5, dtype=DT)], [lam], step, r.outer, n_steps=t).stats[
-            "peak_bytes"
-        ]
-        for t in (5, 50)
-    ]
-    assert grows[1] > 5 * grows[0]
+
+    def peak(method, steps):
+        w0 = [torch.zeros(5, dtype=DT)]
+        res = method(w0, [lam], step, r.outer, n_steps=steps, track_memory=True)
+        return res.stats["peak_bytes"]
+
+    assert peak(forward_hypergrad, 5) == peak(forward_hypergrad, 50) > 0
+    assert peak(reverse_hypergrad, 50) > 5 * peak(reverse_hypergrad, 5)
 
 
 @pytest.mark.parametrize(
@@ -362,6 +358,23 @@ class TestOfflineConformance:
         torch.testing.assert_close(res.stats["outer_loss"], r.outer(res.final_params, ()))
         assert lam.grad is None and unused.grad is None
         torch.testing.assert_close(w0, torch.zeros(5, dtype=DT))
+
+    def test_memory_tracking_off_gives_the_same_answer(self, name):
+        r, lam, step = self.problem()
+        runs = [
+            self.run(
+                name,
+                [torch.zeros(5, dtype=DT)],
+                [lam],
+                step,
+                r.outer,
+                n_steps=30,
+                track_memory=track,
+            )
+            for track in (True, False)
+        ]
+        assert runs[0].stats["peak_bytes"] > 0 and runs[1].stats["peak_bytes"] is None
+        torch.testing.assert_close(runs[1].hypergrads[0], runs[0].hypergrads[0], rtol=0, atol=0)
 
     def test_final_params_are_the_plain_iterate(self, name):
         r, lam, step = self.problem()
