@@ -5,7 +5,7 @@ Every offline method has the same signature (the contract of :class:`HypergradMe
     method(params, hparams, update_map, outer_loss, *, n_steps, **settings) -> HypergradResult
 
 * ``params``: the initial inner parameters ``w_0`` (a tensor or a sequence of tensors). They are
-  never modified; the methods work on detached copies.
+  never modified; the methods work on detached aliases.
 * ``hparams``: the hyperparameters ``λ`` (a tensor or a sequence of tensors), each a floating-point
   tensor with ``requires_grad=True``.
 * ``update_map(params, hparams, step) -> new_params``: one differentiable inner-optimisation step

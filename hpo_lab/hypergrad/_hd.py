@@ -17,8 +17,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._online import check_nonneg, check_range, dot, params_with_grad, scalar_like, trace_of
-from ._trace import Trace
+from ._online import (
+    check_nonneg,
+    check_range,
+    dot,
+    ensure_tensors,
+    params_with_grad,
+    scalar_like,
+)
+from ._trace import Trace, hypergrad_trace
 
 
 class _HDOptimizer(torch.optim.Optimizer):
@@ -48,8 +55,9 @@ class _HDOptimizer(torch.optim.Optimizer):
     def _setup_group(self, i: int, group: dict[str, Any]) -> None:
         check_nonneg(f"lr (param group {i})", float(group["lr"]))
         check_nonneg(f"hypergrad_lr (param group {i})", group["hypergrad_lr"])
-        if self.per_group or i == 0:
+        if i == 0:
             self._first = {"lr": float(group["lr"]), "hypergrad_lr": group["hypergrad_lr"]}
+        if self.per_group or i == 0:
             group["lr"] = scalar_like(group["lr"], group["params"])
             self._hypergrads.append(torch.zeros_like(group["lr"]))
             return
@@ -85,12 +93,13 @@ class _HDOptimizer(torch.optim.Optimizer):
         tensors on the parameters' device; the hypergradient is zero before the second step.
         """
         if not self.per_group:
-            return trace_of(["lr"], [self.param_groups[0]["lr"]], self._hypergrads)
+            return hypergrad_trace(["lr"], [self.param_groups[0]["lr"]], self._hypergrads)
         names = [f"lr/group{i}" for i in range(len(self.param_groups))]
-        return trace_of(names, [g["lr"] for g in self.param_groups], self._hypergrads)
+        return hypergrad_trace(names, [g["lr"] for g in self.param_groups], self._hypergrads)
 
     def _gradients(self, group: dict[str, Any]) -> tuple[list[Tensor], list[Tensor]]:
         """Parameters with a gradient and their gradients including L2 weight decay."""
+        ensure_tensors(group, ("lr",))  # a scheduler may have written a float
         params = params_with_grad(group["params"], type(self).__name__)
         wd = group["weight_decay"]
         grads = [p.grad if wd == 0 else p.grad.add(p, alpha=wd) for p in params]

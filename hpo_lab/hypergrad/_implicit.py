@@ -112,7 +112,7 @@ def implicit_hypergrad(
         v, used, residual = _neumann(jt, e_w, solver_steps)
     else:
         v, used, residual = _cg(jt, e_w, solver_steps, tol)
-    indirect = grads(phi, hp, v, retain_graph=True)
+    indirect = grads(phi, hp, v)
     hypergrads = tuple((a + b).detach() for a, b in zip(e_h, indirect))
     stats = {
         "method": "implicit",

@@ -13,13 +13,13 @@ from ._base import grads
 from ._online import (
     check_nonneg,
     dot,
+    ensure_tensors,
     outer_grads,
     scalar_like,
     single_group_params,
-    trace_of,
     training_grads,
 )
-from ._trace import Trace
+from ._trace import Trace, hypergrad_trace
 
 
 class MARTHE(torch.optim.Optimizer):
@@ -109,6 +109,7 @@ class MARTHE(torch.optim.Optimizer):
         """
         group = self.param_groups[0]
         params = self._params
+        ensure_tensors(group, ("lr", "hypergrad_lr"))
         loss, g = training_grads(closure, params, "MARTHE")
         wd, mu = group["weight_decay"], group["mu"]
         if wd:
@@ -139,7 +140,7 @@ class MARTHE(torch.optim.Optimizer):
         """``hyper/lr``, ``hypergrad/lr`` (the latest ``h_t``) and, when ``β`` is adapted,
         ``hyper/hypergrad_lr``; 0-dim tensors on the parameters' device."""
         group = self.param_groups[0]
-        trace = trace_of(["lr"], [group["lr"]], [self._hypergrad])
+        trace = hypergrad_trace(["lr"], [group["lr"]], [self._hypergrad])
         if self.adapt_hypergrad_lr is not None:
             trace["hyper/hypergrad_lr"] = group["hypergrad_lr"].detach().clone()
         return trace

@@ -1,5 +1,5 @@
 """Shared machinery of the online hypergradient optimizers: tensor-valued hyperparameters kept on
-the parameters' device, argument checks and traces."""
+the parameters' device, argument checks and the evaluation of closures."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 
 import torch
 from torch import Tensor
-
-from ._trace import Trace, hypergrad_trace
 
 
 def check_nonneg(name: str, value: object) -> float:
@@ -33,6 +31,14 @@ def scalar_like(value: float | Tensor, params: Sequence[Tensor]) -> Tensor:
     if isinstance(value, Tensor):
         return value.detach().to(device=ref.device, dtype=dtype).reshape(()).clone()
     return torch.tensor(float(value), device=ref.device, dtype=dtype)
+
+
+def ensure_tensors(group: dict[str, Any], names: Sequence[str]) -> None:
+    """Turn hyperparameters written into ``group`` as floats (by a scheduler or a user) back
+    into 0-dim tensors on the parameters' device."""
+    for name in names:
+        if not isinstance(group[name], Tensor):
+            group[name] = scalar_like(group[name], group["params"])
 
 
 def dot(xs: Sequence[Tensor], ys: Sequence[Tensor], like: Tensor) -> Tensor:
@@ -64,11 +70,6 @@ def params_with_grad(params: Iterable[Tensor], cls: str) -> list[Tensor]:
             raise RuntimeError(f"{cls} does not support sparse gradients")
         out.append(p)
     return out
-
-
-def trace_of(names: Sequence[str], values: Sequence[Tensor], grads: Sequence[Tensor]) -> Trace:
-    """Trace of scalar online hyperparameters (see :func:`hypergrad_trace`)."""
-    return hypergrad_trace(names, values, grads)
 
 
 def training_grads(closure: Any, params: Sequence[Tensor], cls: str) -> tuple[Tensor, list[Tensor]]:

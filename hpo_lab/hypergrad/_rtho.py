@@ -14,13 +14,13 @@ from ._online import (
     check_nonneg,
     check_range,
     dot,
+    ensure_tensors,
     outer_grads,
     scalar_like,
     single_group_params,
-    trace_of,
     training_grads,
 )
-from ._trace import Trace
+from ._trace import Trace, hypergrad_trace
 
 HYPERPARAMETERS = ("lr", "momentum", "weight_decay")
 _MAX_MOMENTUM = 0.999
@@ -40,9 +40,11 @@ class RTHO(torch.optim.Optimizer):
         Z^w_{t+1} = Z^w_t - η Z^v_{t+1} - [v_{t+1} if λ=η]
 
     and the hypergradient ``h_t = ∇E(w_t) · Z^w_t`` is the exact derivative of ``E(w_t)`` for
-    hyperparameters held constant. Every ``update_every`` steps each tuned hyperparameter moves
-    by ``-β h_t`` and is clipped to its domain (``η, γ >= 0``, ``0 <= m <= 0.999``). ``E`` is the
-    loss of ``outer_closure`` (e.g. a validation batch), or the training loss without it.
+    hyperparameters held constant (through ``w_t`` only: a direct dependence of ``E`` on ``λ``,
+    such as that of the L2-regularised training loss on ``γ``, is not included). Every
+    ``update_every`` steps each tuned hyperparameter moves by ``-β h_t`` and is clipped to its
+    domain (``η, γ >= 0``, ``0 <= m <= 0.999``). ``E`` is the loss of ``outer_closure`` (e.g. a
+    validation batch), or the training loss without it.
 
     :meth:`step` computes the gradient itself: ``closure`` returns the training loss without
     calling ``backward``. Each step costs one gradient with graph plus one Hessian-vector product
@@ -125,6 +127,7 @@ class RTHO(torch.optim.Optimizer):
         """
         group = self.param_groups[0]
         params = self._params
+        ensure_tensors(group, HYPERPARAMETERS)
         loss, g_raw = training_grads(closure, params, "RTHO")
         states = [self.state[p] for p in params]
         started = all(f"zw_{n}" in s for s in states for n in self.tune)
@@ -179,4 +182,6 @@ class RTHO(torch.optim.Optimizer):
         ``hypergrad_norm`` when several are tuned; 0-dim tensors on the parameters' device."""
         group = self.param_groups[0]
         names = list(self.tune)
-        return trace_of(names, [group[n] for n in names], [self._hypergrads[n] for n in names])
+        return hypergrad_trace(
+            names, [group[n] for n in names], [self._hypergrads[n] for n in names]
+        )
