@@ -207,6 +207,32 @@ def test_unrolled_logistic_matches_finite_differences(method, settings, steps):
         torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("solver", ["cg", "neumann"])
+def test_implicit_matches_finite_differences_at_convergence(solver):
+    """Non-quadratic inner problem: at the fixed point the lr no longer matters (hypergradient
+    0) and the penalties' hypergradients are those of the converged unrolled solution."""
+    inner, outer, w0, hp = logistic_problem()
+    steps = 400
+
+    def fixed_point_outer(w, h):  # drop the direct lr term: only the fixed point remains
+        return outer(w, h) - 0.01 * h[1] ** 2
+
+    res = implicit_hypergrad(
+        w0,
+        [h.clone().requires_grad_() for h in hp],
+        gd_map(inner, lr=lambda h: h[1]),
+        fixed_point_outer,
+        n_steps=steps,
+        solver=solver,
+        solver_steps=200,
+    )
+    fd = central_differences(lambda h: unroll_value(inner, fixed_point_outer, w0, h, steps)[0], hp)
+    assert float(res.stats["fixed_point_residual"]) < 1e-12
+    torch.testing.assert_close(res.hypergrads[0], fd[0], rtol=1e-6, atol=1e-9)
+    torch.testing.assert_close(res.hypergrads[1], torch.zeros((), dtype=DT))
+    assert abs(float(fd[1])) < 1e-8
+
+
 @pytest.mark.parametrize("truncate", [1, 4, 10])
 def test_truncated_reverse_matches_finite_differences_of_last_steps(truncate):
     inner, outer, w0, hp = logistic_problem()
