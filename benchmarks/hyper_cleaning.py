@@ -32,7 +32,7 @@ def cleaning_table(quick: bool) -> None:
         else {"n_train": 1000, "n_val": 200, "outer_steps": 60, "inner_steps": 100}
     )
     runs = {
-        "reverse (full unroll)": {"method": "reverse"},
+        "reverse (full unroll)": {"method": "reverse", "truncate": None},
         "reverse, truncate=20": {"method": "reverse", "truncate": 20},
         "implicit (CG, warm start)": {"method": "implicit", "inner_steps": 30},
     }

@@ -147,7 +147,7 @@ def hyper_cleaning(
     outer_lr: float = 0.3,
     l2: float = 1e-3,
     method: str = "reverse",
-    truncate: int | None = None,
+    truncate: int | None = 20,
     threshold: float = 0.5,
     final_steps: int = 300,
     seed: int = 0,
@@ -157,9 +157,11 @@ def hyper_cleaning(
     The inner problem is softmax regression trained by ``inner_steps`` of full-batch gradient
     descent on ``mean_i sigmoid(λ_i) CE_i + l2/2 ‖W‖²``; the outer problem is the cross-entropy
     on ``n_val`` clean validation examples, minimised over ``λ`` by Adam with hypergradients from
-    ``method`` (``"reverse"``: through the unrolled steps from scratch; ``"implicit"``: CG at the
-    inner solution, warm-started across outer iterations). All three final models are trained
-    the same way for ``final_steps`` steps.
+    ``method`` (``"reverse"``: through the last ``truncate`` of the unrolled steps, each outer
+    iteration training from scratch; ``"implicit"``: CG at the inner solution, warm-started
+    across outer iterations). All three final models are trained the same way for
+    ``final_steps`` steps. With the defaults a run takes about 5 s on 2 CPU cores (15 s with
+    ``truncate=None``, the full unroll of Franceschi et al.).
 
     Args:
         n_train: training examples (a share ``flip_fraction`` gets a wrong label).
@@ -171,7 +173,8 @@ def hyper_cleaning(
         outer_lr: Adam learning rate on ``λ``.
         l2: inner L2 regularisation.
         method: ``"reverse"`` or ``"implicit"``.
-        truncate: for ``"reverse"``, back-propagate through the last ``truncate`` steps only.
+        truncate: for ``"reverse"``, back-propagate through the last ``truncate`` steps only
+            (``None``: through all ``inner_steps``).
         threshold: examples with weight below it are flagged as flipped.
         final_steps: gradient steps used to train the three compared models.
         seed: seeds the split, the flips and torch.
