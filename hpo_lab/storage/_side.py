@@ -276,6 +276,53 @@ class SideStore:
             rec["payload"] = json.loads(rec["payload"])
         return out
 
+    # ----------------------------------------------------------------------------- checkpoints
+    def add_checkpoint(
+        self, study: str, trial: int, step: float, key: str, size: int, when: float | None = None
+    ) -> None:
+        """Index a stored checkpoint."""
+        rec = {
+            "study": study,
+            "trial": trial,
+            "step": float(step),
+            "key": key,
+            "size": int(size),
+            "time": time.time() if when is None else when,
+            "pinned": False,
+        }
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(S.checkpoints.insert(), rec)
+
+    def list_checkpoints(self, study: str, trial: int | None = None) -> list[dict[str, Any]]:
+        """Indexed checkpoints of ``study`` (or one trial), oldest first."""
+        q = sa.select(S.checkpoints).where(S.checkpoints.c.study == study)
+        if trial is not None:
+            q = q.where(S.checkpoints.c.trial == trial)
+        with self._lock, self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q.order_by(S.checkpoints.c.id))]
+
+    def pin_checkpoint(self, key: str) -> bool:
+        """Protect a checkpoint from retention. False if it no longer exists."""
+        with self._lock, self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    S.checkpoints.update().where(S.checkpoints.c.key == key), {"pinned": True}
+                ).rowcount
+            )
+
+    def drop_checkpoints(self, keys: Sequence[str]) -> list[str]:
+        """Remove unpinned checkpoints from the index; returns the keys actually removed (a
+        checkpoint pinned meanwhile stays)."""
+        if not keys:
+            return []
+        stmt = (
+            S.checkpoints.delete()
+            .where(S.checkpoints.c.key.in_(list(keys)), S.checkpoints.c.pinned.is_(False))
+            .returning(S.checkpoints.c.key)
+        )
+        with self._lock, self.engine.begin() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
     # ----------------------------------------------------------------------------- workers
     def upsert_worker(self, worker_id: str, host: str, pid: int, started: float) -> None:
         """Register a worker process (or refresh its record)."""
