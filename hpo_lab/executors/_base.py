@@ -62,6 +62,9 @@ class ExecutionContext:
         study_name: the study's name.
         storage: the session's :class:`~hpo_lab.storage.StorageSpec` (remote executors reopen
             storage from it).
+        checkpoints: the session's :class:`~hpo_lab.checkpoints.CheckpointStore`.
+        constraints: the session's :class:`~hpo_lab.constraints.ConstraintSource` (outcome
+            constraints are evaluated when a trial ends).
     """
 
     study: optuna.Study
@@ -70,6 +73,8 @@ class ExecutionContext:
     publish: Callable[[Event], None]
     study_name: str = ""
     storage: Any = None
+    checkpoints: Any = None
+    constraints: Any = None
 
 
 class BaseExecutor(abc.ABC):
