@@ -20,12 +20,14 @@ from hpo_lab.events import (
     TrialFinished,
     TrialStarted,
 )
+from hpo_lab.schedulers import PBT
 from hpo_lab.session import Session, SessionNotFoundError, delete_session, list_sessions
 from hpo_lab.trial import Trial, TrialPruned, TrialStopped
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PBT",
     "ControlApplied",
     "Event",
     "MetricsReported",
