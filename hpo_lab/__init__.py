@@ -26,6 +26,14 @@ from hpo_lab.trial import Trial, TrialPruned, TrialStopped
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):  # hl.hypergrad without importing torch at ``import hpo_lab``
+    if name == "hypergrad":
+        import importlib
+
+        return importlib.import_module("hpo_lab.hypergrad")
+    raise AttributeError(f"module 'hpo_lab' has no attribute {name!r}")
+
 __all__ = [
     "PBT",
     "ControlApplied",
