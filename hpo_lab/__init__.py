@@ -20,6 +20,7 @@ from hpo_lab.events import (
     TrialFinished,
     TrialStarted,
 )
+from hpo_lab.export import FixedTrial
 from hpo_lab.session import Session, SessionNotFoundError, delete_session, list_sessions
 from hpo_lab.trial import Trial, TrialPruned, TrialStopped
 
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ControlApplied",
     "Event",
+    "FixedTrial",
     "MetricsReported",
     "ParamsSuggested",
     "Session",
