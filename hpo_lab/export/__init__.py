@@ -1,5 +1,15 @@
 """Exporting a trial: a runnable script, a notebook, JSON or YAML."""
 
+from hpo_lab.export._capture import CapturedObjective, CaptureError, capture_objective
 from hpo_lab.export._fixed import FixedTrial
+from hpo_lab.export._store import StoredObjective, record_objective, stored_objectives
 
-__all__ = ["FixedTrial"]
+__all__ = [
+    "CaptureError",
+    "CapturedObjective",
+    "FixedTrial",
+    "StoredObjective",
+    "capture_objective",
+    "record_objective",
+    "stored_objectives",
+]
