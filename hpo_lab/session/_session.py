@@ -276,6 +276,9 @@ class Session:
                     f"session {self.name!r} is already running; use add_trials(n) for more"
                 )
             if not self._executor_started:
+                from hpo_lab.export import record_objective
+
+                record_objective(self.study, self._objective)  # for export; never raises
                 self._executor.start(
                     ExecutionContext(
                         study=self.study,
