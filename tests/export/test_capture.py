@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from hpo_lab.examples.digits import digits_objective
 from hpo_lab.export import CapturedObjective, CaptureError, capture_objective
 from hpo_lab.export._capture import merge_imports
 from hpo_lab.export._values import import_line, literal
+from tests.export.helpers import run_ipython_cells
 
 SCALE = 3.0
 OFFSETS = {"a": (1, 2.5), "b": None}
@@ -170,3 +172,92 @@ def test_json_round_trip() -> None:
     assert CapturedObjective.from_json(json.loads(json.dumps(captured.to_json()))) == captured
     with pytest.raises(ValueError, match="not a captured objective"):
         CapturedObjective.from_json({"name": "x"})
+
+
+NOTEBOOK_CELLS = [
+    """
+    import torch
+    from torch import nn
+    import numpy as np
+    import hpo_lab as hl
+    from hpo_lab.examples.digits import evaluate, load_digits_data, make_mlp
+    """,
+    """
+    EPOCHS = 3
+    data = load_digits_data()
+    data = data.to("cpu")          # rebinding: both statements are needed, in order
+    model = "a leftover global the objective never reads"
+    """,
+    """
+    class Scaler:
+        def __init__(self, k):
+            self.k = k
+
+        def __call__(self, x):
+            return x * self.k * FACTOR
+
+    FACTOR = 0.5
+    act = lambda x: torch.relu(x)
+
+    def penalty(v):
+        return float(np.mean(v)) + act(torch.tensor(-1.0)).item()
+    """,
+    """
+    %time twice = [i * 2 for i in range(3)]
+    """,
+    """
+    def objective(trial: hl.Trial) -> float:
+        lr = trial.suggest_float("lr", 1e-2, 3e-1, log=True)
+        torch.manual_seed(trial.number)
+        model = make_mlp(16, 1, 0.0)
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
+        for epoch in range(EPOCHS):
+            loss = nn.functional.cross_entropy(model(data.x_train), data.y_train)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            val_loss, _ = evaluate(model, data.x_val, data.y_val)
+            trial.report(epoch, val_loss=val_loss)
+        return float(val_loss) + Scaler(2)(penalty([0.0])) + 0 * len(twice)
+    """,
+    """
+    import json
+    from hpo_lab.export import capture_objective
+    with open("captured.json", "w") as f:
+        json.dump(capture_objective(objective).to_json(), f)
+    session = hl.Session(objective, name="nb", metric="val_loss", storage="runs",
+                         progress=False, seed=0)
+    session.start(n_trials=3).wait()
+    print(session.export(path="best.py"), session.export(path="best.ipynb"))
+    with open("best_value.json", "w") as f:
+        json.dump([session.best_trial.number, session.best_value], f)
+    """,
+]
+
+
+@pytest.mark.slow
+def test_notebook_objective_end_to_end(tmp_path: Path) -> None:
+    """An objective defined in IPython cells: captured with its cells' statements, exported
+    by the session, and re-run by `python best.py` in a fresh process to the same value."""
+    from tests.export.helpers import run_python, script_result
+
+    run_ipython_cells(NOTEBOOK_CELLS, tmp_path)
+    captured = CapturedObjective.from_json(json.loads((tmp_path / "captured.json").read_text()))
+    assert captured.origin == "notebook"
+    assert captured.missing == {}
+    blocks = [b.strip() for b in captured.blocks]
+    rebound = [b for b in blocks if b.startswith('data = data.to("cpu")')]
+    assert len(rebound) == 1
+    assert blocks.index("data = load_digits_data()") < blocks.index(rebound[0])
+    assert "FACTOR = 0.5" in blocks and "EPOCHS = 3" in blocks
+    assert "act = lambda x: torch.relu(x)" in blocks
+    assert any(b.startswith("class Scaler:") for b in blocks)
+    assert any(b.startswith("def penalty(v):") for b in blocks)
+    assert "twice = [0, 2, 4]" in blocks  # a constant: its value, not the magic that made it
+    assert not any("leftover" in b for b in blocks)
+    number, value = json.loads((tmp_path / "best_value.json").read_text())
+    out = run_python(["best.py"], tmp_path).stdout
+    result, recorded = script_result(out)
+    assert recorded == {"value": value}
+    assert result == pytest.approx(value, rel=1e-6, abs=1e-9)  # seeded by the trial number
+    assert f"TRIAL_NUMBER = {number}" in (tmp_path / "best.py").read_text()
