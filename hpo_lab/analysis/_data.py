@@ -17,7 +17,7 @@ class FrontUpdate(NamedTuple):
         number: the trial just added.
         feasible: whether it satisfies its constraints (infeasible points never join the front).
         entered: trial numbers that joined the front: ``(number,)`` or ``()``.
-        left: trial numbers that left the front, dominated by the new point (in front order).
+        left: trial numbers that left the front, dominated by the new point.
         hypervolume: the front's hypervolume after this update (None without a reference
             point).
     """

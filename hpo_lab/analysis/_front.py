@@ -32,6 +32,10 @@ class IncrementalFront:
     exclusive contribution. Infeasible points (a constraint > 0) are kept apart and never
     join the front. All values are in the objectives' own units and directions.
 
+    Not thread-safe: feed it from one thread (a view's event subscriber, for instance:
+    ``front.add(e.number, e.values)`` for each ``TrialFinished`` event ``e`` whose state is
+    ``"COMPLETE"``).
+
     Args:
         directions: ``"minimize"``/``"maximize"`` per objective, or a dict of objective names
             to directions.
@@ -118,6 +122,7 @@ class IncrementalFront:
         Raises:
             ValueError: the trial was already added, or ``values`` has the wrong length or a
                 non-finite value.
+            TypeError: ``number`` is not an int, or ``values`` not a sequence of numbers.
         """
         if isinstance(number, bool) or not isinstance(number, (int, np.integer)):
             raise TypeError(f"number must be a trial number (int), got {number!r}")
