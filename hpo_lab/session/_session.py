@@ -326,6 +326,9 @@ class Session:
     def _ensure_executor(self) -> None:
         with self._lock:
             if not self._executor_started:
+                from hpo_lab.export import record_objective
+
+                record_objective(self.study, self._objective)  # for export; never raises
                 self._executor.start(
                     ExecutionContext(
                         study=self.study,
@@ -784,6 +787,43 @@ class Session:
     def actions(self) -> pd.DataFrame:
         """The action log: every control, who asked, when, with what result."""
         return _summary.actions_frame(self)
+
+    def export(self, trial: Any = None, path: Any = None, format: str | None = None) -> Any:
+        """Write a trial out: a runnable script, a notebook, JSON or YAML.
+
+        The script holds the objective's source as written (captured when the session
+        started), what it uses (imports, helpers, constants, the statements that made its
+        data), the trial's parameters, and a ``__main__`` that runs the objective once with an
+        :class:`hl.FixedTrial` (the same number, so seeds match). Forked trials carry their
+        lineage. Storage URLs, paths and passwords never appear in an export.
+
+        Args:
+            trial: None (the best trial), a trial number, or with several objectives a rule
+                over the Pareto front: ``"knee"``, ``"best:<objective>"`` or weights
+                ``{"error": 2, "params": 1}`` (see :func:`hpo_lab.export.choose_trial`);
+                without one, the error lists the front's trials.
+            path: the file (default ``best.py``, or ``best.<ext>`` for ``format``).
+            format: ``"script"``, ``"notebook"``, ``"json"`` or ``"yaml"`` (default: from
+                ``path``'s suffix, else a script).
+
+        Returns:
+            The path written (a ``pathlib.Path``).
+
+        Example:
+            >>> import hpo_lab as hl
+            >>> def objective(trial):
+            ...     return (trial.suggest_float("x", -10, 10) - 2) ** 2
+            >>> session = hl.Session(objective, storage=":memory:", progress=False, seed=0)
+            >>> session.start(n_trials=5).wait()
+            True
+            >>> import pathlib, tempfile
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "best.json"
+            >>> session.export(path=path) == path
+            True
+        """
+        from hpo_lab.export import export_session
+
+        return export_session(self, trial, path, format)
 
     def __repr__(self) -> str:
         return _summary.text(self)
