@@ -56,7 +56,12 @@ from hpo_lab.storage import (
     resolve_storage,
     this_worker,
 )
-from hpo_lab.storage._liveness import DEFAULT_GRACE, STALE_REASON, WORKER_ATTR
+from hpo_lab.storage._liveness import (
+    DEFAULT_GRACE,
+    FAIL_REASON_ATTR,
+    STALE_REASON,
+    WORKER_ATTR,
+)
 from hpo_lab.trial import Control, Pause, Prune, Resume, Stop, Trial, TrialSettings
 
 _live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
@@ -638,7 +643,8 @@ class Session:
         """Mark FAIL the RUNNING trials whose process died (done at load and every 30 s)."""
 
         def failed(ft: FrozenTrial) -> None:
-            self.bus.publish(TrialFinished(ft.number, "FAIL", None, STALE_REASON, dict(ft.params)))
+            reason = ft.user_attrs.get(FAIL_REASON_ATTR, STALE_REASON)
+            self.bus.publish(TrialFinished(ft.number, "FAIL", None, reason, dict(ft.params)))
 
         return fail_stale_trials(self.study, self.store, grace=self._stale_after, on_failed=failed)
 
