@@ -30,7 +30,7 @@ from hpo_lab.constraints import (
 )
 from hpo_lab.constraints._model import _UNSET
 from hpo_lab.events import ControlApplied, EventBus, TrialFinished
-from hpo_lab.executors import BaseExecutor, ExecutionContext, TrialOutcome, make_executor
+from hpo_lab.executors import ExecutionContext, TrialOutcome, make_executor
 from hpo_lab.session import _constrain, _scheduling, _summary
 from hpo_lab.session._config import (
     SessionConfig,
@@ -101,7 +101,10 @@ class Session:
         side_storage: a database URL for hpo_lab's own tables, when ``storage`` is an Optuna
             object whose place hpo_lab cannot tell.
         n_workers: how many trials run at once.
-        executor: ``"threads"`` or an executor object (see :mod:`hpo_lab.executors`).
+        executor: where trials run: ``"threads"`` (default), ``"processes"`` (one spawned
+            process per worker slot, pinned to its GPU), a ``dask.distributed.Client``, a Dask
+            cluster or scheduler address (``"tcp://host:8786"``), or an executor object (see
+            :func:`hpo_lab.executors.make_executor`).
         device: ``"auto"`` (CUDA GPUs round-robin, else CPU), a device name, or a list of them.
         seed: seed for the sampler.
         progress: show a progress bar when trials run (turned off by the dashboard).
@@ -136,7 +139,7 @@ class Session:
         storage: Any = None,
         side_storage: str | None = None,
         n_workers: int = 1,
-        executor: str | BaseExecutor = "threads",
+        executor: Any = "threads",
         device: Any = "auto",
         seed: int | None = None,
         progress: bool = True,
@@ -206,7 +209,10 @@ class Session:
             keep_last=keep_checkpoints,
         )
         self.bus = EventBus()
-        self._writer = MetricWriter(self.bus, self.store, self.name)
+        # Remote workers write what their trials report; the session must not write it again.
+        self._writer = MetricWriter(
+            self.bus, self.store, self.name, enabled=not self._executor.persists_metrics
+        )
         self._settings = TrialSettings(
             metric=metric,
             n_objectives=len(dirs),
