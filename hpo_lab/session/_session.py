@@ -408,8 +408,9 @@ class Session:
         """End running trial ``number`` as PRUNED at its next report.
 
         Returns:
-            True if the request reached the trial; False if it ended before the request arrived
-            (the action log records which).
+            True if the request reached the trial (or, for a trial run by another hpo_lab
+            worker, was posted to the action log those workers read); False if it ended before
+            the request arrived (the action log records which).
 
         Raises:
             ValueError: the trial does not exist or has already finished.
@@ -441,11 +442,16 @@ class Session:
                 result=f"ignored: the trial ended ({ft.state.name}) first",
             )
             return False
-        owner = ft.system_attrs.get(WORKER_ATTR, "unknown")
-        raise ValueError(
-            f"trial {number} is running outside this session's executor (worker {owner}); "
-            "it cannot be controlled from here"
-        )
+        owner = ft.system_attrs.get(WORKER_ATTR)
+        if owner is None:
+            raise ValueError(
+                f"trial {number} is running outside hpo_lab (plain Optuna); it cannot be "
+                "controlled from here"
+            )
+        # Run by another hpo_lab worker (an 'hpo-lab worker' process, or a cluster task a
+        # previous session started): those read the action log, where _record posts it.
+        self._record(kind, {}, source=control.source, trial=number, result=f"posted for {owner}")
+        return True
 
     def fork(
         self,
