@@ -10,12 +10,14 @@ from hpo_lab.executors._base import (
     TrialOutcome,
     TrialTask,
 )
+from hpo_lab.executors._dask import DaskExecutor, is_dask_target
 from hpo_lab.executors._process import ProcessExecutor
 from hpo_lab.executors._runner import run_trial
 from hpo_lab.executors._thread import ThreadExecutor
 
 __all__ = [
     "BaseExecutor",
+    "DaskExecutor",
     "ExecutionContext",
     "ProcessExecutor",
     "ThreadExecutor",
@@ -48,6 +50,10 @@ def make_executor(executor: Any) -> BaseExecutor:
         return ThreadExecutor()
     if executor in ("processes", "process"):
         return ProcessExecutor()
+    if executor == "dask":
+        return DaskExecutor()
+    if is_dask_target(executor):
+        return DaskExecutor(executor)
     raise ValueError(
         "executor must be 'threads', 'processes', 'dask', a dask.distributed.Client, a Dask "
         "cluster, a scheduler address such as 'tcp://127.0.0.1:8786', or a BaseExecutor "

@@ -116,14 +116,17 @@ class WorkerRuntime:
         return sorted(boxes)
 
     # ------------------------------------------------------------------ running
-    def run(self, task: TrialTask, *, device: str | None = None) -> TrialOutcome:
+    def run(
+        self, task: TrialTask, *, device: str | None = None, label: str | None = None
+    ) -> TrialOutcome:
         """Claim and run ``task``'s trial here; return once its values are in the side tables.
 
         Args:
             task: the trial (already RUNNING in storage).
             device: the device the trial uses in this process, when it differs from
-                ``task.device`` (a GPU renumbered by ``CUDA_VISIBLE_DEVICES``); events keep
-                saying ``task.device``.
+                ``task.device`` (a GPU renumbered by ``CUDA_VISIBLE_DEVICES``, or chosen by the
+                worker).
+            label: how events name that device (default: ``task.device``, the session's name).
         """
         refused = self._claim(task)
         if refused is not None:
@@ -134,11 +137,9 @@ class WorkerRuntime:
             self.idle_since = None
             for control in self._early.pop(task.number, ()):
                 mailbox.post(control)
-        publish = self.bus.publish
-        local = task
-        if device is not None and device != task.device:
-            local = dataclasses.replace(task, device=device)
-            publish = _relabel(self.bus.publish, task.device)
+        local = task if device in (None, task.device) else dataclasses.replace(task, device=device)
+        label = label or task.device
+        publish = self.bus.publish if label == local.device else _relabel(self.bus.publish, label)
         try:
             outcome = run_trial(
                 local,
@@ -189,7 +190,7 @@ class WorkerRuntime:
 
 
 def _relabel(publish: Callable[[Event], None], device: str) -> Callable[[Event], None]:
-    """``publish`` that names ``device`` in TrialStarted events (the session's name for it)."""
+    """``publish`` that names ``device`` in TrialStarted events."""
 
     def relabelled(event: Event) -> None:
         if isinstance(event, TrialStarted):

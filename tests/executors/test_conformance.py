@@ -15,7 +15,13 @@ import optuna
 import pytest
 
 from hpo_lab.events import ControlApplied, MetricsReported, TrialFinished, TrialStarted
-from hpo_lab.executors import ExecutionContext, ProcessExecutor, ThreadExecutor, TrialTask
+from hpo_lab.executors import (
+    DaskExecutor,
+    ExecutionContext,
+    ProcessExecutor,
+    ThreadExecutor,
+    TrialTask,
+)
 from hpo_lab.storage import resolve_storage
 from hpo_lab.trial import Prune, Stop, TrialSettings
 from tests.conftest import wait_for
@@ -24,6 +30,7 @@ from tests.executors.objectives import conformance as objective
 EXECUTORS = {
     "threads": (lambda request: ThreadExecutor(), ("memory", "folder")),
     "processes": (lambda request: ProcessExecutor(), ("folder",)),
+    "dask": (lambda request: DaskExecutor(request.getfixturevalue("dask_client")), ("folder",)),
 }
 
 
