@@ -42,6 +42,9 @@ class WorkerSpec:
         pruner: the session's pruner.
         submitter: the worker id of the session's process, which creates the trials; a trial
             claimed by anyone else was started before by a worker that is gone.
+        constraints: the session's ``ConstraintSource`` (a copy reads the study's record).
+        artifacts: the Optuna artifact store of the session's checkpoints (None: none kept).
+        keep_checkpoints: how many recent checkpoints each trial keeps.
     """
 
     study_name: str
@@ -51,10 +54,29 @@ class WorkerSpec:
     sampler: optuna.samplers.BaseSampler
     pruner: optuna.pruners.BasePruner
     submitter: str = ""
+    constraints: Any = None
+    artifacts: Any = None
+    keep_checkpoints: int = 3
 
     @classmethod
     def from_context(cls, ctx: ExecutionContext, *, what: str) -> WorkerSpec:
-        """The spec of the session behind ``ctx``; ``what`` names the executor in errors."""
+        """The spec of the session behind ``ctx``; ``what`` names the executor in errors.
+
+        Raises:
+            ValueError: the storage or the checkpoints' artifact store cannot be opened by
+                other processes.
+        """
+        checkpoints = ctx.checkpoints
+        artifacts = getattr(checkpoints, "artifacts", None)
+        if artifacts is not None:
+            try:
+                cloudpickle.dumps(artifacts)
+            except Exception as exc:
+                raise ValueError(
+                    f"{what} sends the checkpoints' artifact store to other processes, but "
+                    f"{type(artifacts).__name__} cannot be pickled ({exc}); pass "
+                    "Session(artifacts=...) a folder (shared by the workers) or a store that can"
+                ) from None
         return cls(
             study_name=ctx.study_name or ctx.study.study_name,
             storage=shareable(ctx.storage, what),
@@ -63,6 +85,9 @@ class WorkerSpec:
             sampler=ctx.study.sampler,
             pruner=ctx.study.pruner,
             submitter=this_worker().worker_id,
+            constraints=ctx.constraints,
+            artifacts=artifacts,
+            keep_checkpoints=getattr(checkpoints, "keep_last", 3),
         )
 
 

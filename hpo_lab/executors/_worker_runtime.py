@@ -5,7 +5,8 @@ session's storage itself, registers and heartbeats in the side tables, claims ea
 (``hpo_lab:worker``) and writes what its trials report to the side tables itself — so nothing is
 lost when the notebook is away. Its trials publish into a local event stream; one subscriber
 writes the metric values (the same batched writer a session uses), another, when the executor
-has a channel, forwards the batches to the notebook. Controls arrive through :meth:`deliver`.
+has a channel, forwards the batches to the notebook (``CheckpointSaved`` included: checkpoints go
+to the session's artifact store from here). Controls arrive through :meth:`deliver`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import optuna
 
+from hpo_lab.checkpoints import CheckpointStore
 from hpo_lab.events import Event, EventBus, TrialStarted
 from hpo_lab.executors._base import TrialOutcome, TrialTask
 from hpo_lab.executors._lost import fail_lost_trial, outcome_of
@@ -59,6 +61,11 @@ class WorkerRuntime:
         )
         self.store = spec.storage.open_side()
         Heartbeat.ensure(self.store)
+        self.checkpoints = (
+            CheckpointStore(spec.artifacts, self.store, spec.study_name, spec.keep_checkpoints)
+            if spec.artifacts is not None
+            else None
+        )
         self.bus = EventBus()
         self._writer = MetricWriter(self.bus, self.store, spec.study_name)
         self._forward_failed = False
@@ -149,6 +156,8 @@ class WorkerRuntime:
                 publish,
                 mailbox,
                 worker=self.worker_id,
+                checkpoints=self.checkpoints,
+                constraints=self.spec.constraints,
             )
         finally:
             with self._lock:

@@ -39,3 +39,20 @@ def slow(trial):
         trial.report(step, loss=x + 1.0 / (step + 1), hyper_lr=0.1 * x)
         time.sleep(0.02)
     return x
+
+
+def forkable(trial):
+    """Trains a two-weight 'model' for 4 epochs from its fork parent's checkpoint, if any,
+    saving a checkpoint each epoch; the epoch it started from goes to user attr ``start``."""
+    import torch
+
+    x = trial.suggest_float("x", 0, 1)
+    state = trial.load_checkpoint()
+    start = 0 if state is None else int(state["epoch"]) + 1
+    w = torch.zeros(2) if state is None else state["w"]
+    trial.set_user_attr("start", start)
+    for epoch in range(start, 4):
+        w = w + x
+        trial.report(epoch, loss=float(w.sum()))
+        trial.save_checkpoint({"w": w, "epoch": epoch})
+    return float(w.sum())
