@@ -1,4 +1,4 @@
-"""The ``hpo-lab`` command line: ``demo``, ``list``, ``show``."""
+"""The ``hpo-lab`` command line: ``demo``, ``list``, ``show``, ``worker``."""
 
 from __future__ import annotations
 
@@ -47,12 +47,20 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("name")
     show.add_argument("--storage", default=None, help="folder, journal file or database URL")
     show.add_argument("--last", type=int, default=20, help="how many trials to list")
+    worker = sub.add_parser("worker", help="run a session's trials here, from shared storage")
+    from hpo_lab.worker import add_arguments
+
+    add_arguments(worker)
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "demo":
         from hpo_lab.demo import main as demo_main
 
         return demo_main(argv[1:])
     args = p.parse_args(argv)
+    if args.command == "worker":
+        from hpo_lab.worker import main as worker_main
+
+        return worker_main(args)
     return {"list": _list, "show": _show}[args.command](args)
 
 
