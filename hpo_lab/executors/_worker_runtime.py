@@ -158,6 +158,7 @@ class WorkerRuntime:
                 worker=self.worker_id,
                 checkpoints=self.checkpoints,
                 constraints=self.spec.constraints,
+                before_tell=self._writer.flush,  # a finished trial has all its values stored
             )
         finally:
             with self._lock:
