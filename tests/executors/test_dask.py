@@ -20,8 +20,8 @@ from hpo_lab.executors import DaskExecutor, ExecutionContext, TrialTask, make_ex
 from hpo_lab.storage import resolve_storage
 from hpo_lab.trial import Prune, TrialSettings
 from tests.conftest import REPO, wait_for
+from tests.dask_cluster import local_cluster
 from tests.executors import objectives
-from tests.executors.conftest import local_cluster
 from tests.executors.test_process import Recorder
 
 pytest.importorskip("distributed")

@@ -1,4 +1,5 @@
-"""A Dask cluster for executor tests: two worker processes on 127.0.0.1, started once."""
+"""A Dask cluster for tests: two worker processes on 127.0.0.1, started once per test run (the
+fixtures are imported by ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
