@@ -56,3 +56,20 @@ def forkable(trial):
         trial.report(epoch, loss=float(w.sum()))
         trial.save_checkpoint({"w": w, "epoch": epoch})
     return float(w.sum())
+
+
+def on_gpu(trial):
+    """Computes on ``trial.device``, reports CUDA tensors (converted in batches) and saves CUDA
+    checkpoints; records what the process sees (user attrs ``visible``, ``device``)."""
+    import torch
+
+    trial.set_user_attr("visible", os.environ.get("CUDA_VISIBLE_DEVICES"))
+    trial.set_user_attr("device", str(trial.device))
+    x = trial.suggest_float("x", 0.5, 1)
+    w = torch.full((4,), x, device=trial.device)
+    for step in range(4):
+        w = w * 1.5
+        trial.report(step, loss=w.sum(), **{"hyper/x": torch.tensor(x, device=trial.device)})
+        trial.save_checkpoint({"w": w, "step": step})
+        time.sleep(0.1)
+    return float(w.sum())
