@@ -15,6 +15,7 @@ the trial, already claimed by the dead worker, is then marked FAIL instead of ru
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import pickle
@@ -22,6 +23,7 @@ import socket
 import sys
 import threading
 import uuid
+import weakref
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -74,6 +76,9 @@ def failure_reason(exc: BaseException) -> str:
     if name in ("CancelledError", "FutureCancelledError"):
         return "its Dask task was cancelled (the client or the cluster went away)"
     return f"the Dask worker could not run it: {name}: {exc}"
+
+
+_executors: weakref.WeakSet[DaskExecutor] = weakref.WeakSet()
 
 
 @dataclass
@@ -170,6 +175,7 @@ class DaskExecutor(BaseExecutor):
         self._closed = False
         self._cleaned = False
         self._store: SideStore | None = None
+        _executors.add(self)
 
     @property
     def events_topic(self) -> str:
@@ -322,10 +328,24 @@ class DaskExecutor(BaseExecutor):
                 self.client.unsubscribe_topic(self.events_topic)
             except Exception:
                 pass
-        if self._store is not None:
-            try:
-                delete_payload(self._store, token_key(self._token))
-            finally:
-                self._store.close()
+        self._forget_payload()
         if self._owns_client:
             self.client.close()
+
+    def _forget_payload(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            try:
+                delete_payload(store, token_key(self._token))
+            finally:
+                store.close()
+
+
+@atexit.register
+def _forget_payloads_at_exit() -> None:
+    """Remove the specs this process published (trials still running keep their loaded copy)."""
+    for ex in list(_executors):
+        try:
+            ex._forget_payload()
+        except Exception:
+            pass
