@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 ROOT   := $(if $(filter 0,$(shell id -u)),,sudo)
 PORT   ?= 8888
 
-.PHONY: install lab demo test test-fast lint bench chromium postgresql clean
+.PHONY: install lab demo test test-fast lint bench bench-scale chromium postgresql clean
 
 install: $(STAMP)
 
@@ -60,6 +60,10 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/overhead.py
+
+# Trials/s with 1, 2 and 4 workers per executor, report-to-notebook delay, the Dask path's cost.
+bench-scale: install
+	$(PY) benchmarks/scale_out.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output
