@@ -1,9 +1,10 @@
 """`ProcessExecutor`: trials in worker processes of this machine, one per GPU or CPU slot.
 
-Each running trial has a process of its own, started with ``spawn`` and kept for the next trial
-on the same device, so a session with ``n_workers`` equal to the number of GPUs has one process
-per GPU. A process for ``cuda:k`` sees only that GPU (``CUDA_VISIBLE_DEVICES``) and runs its
-trials on its ``cuda:0``. Each process opens the session's storage, writes the values its trials
+Each running trial has a process of its own — a fresh interpreter, as with multiprocessing's
+``spawn`` (see :mod:`hpo_lab.executors._spawn`) — kept for the next trial on the same device,
+so a session with ``n_workers`` equal to the number of GPUs has one process per GPU. A process
+for ``cuda:k`` sees only that GPU (``CUDA_VISIBLE_DEVICES``) and runs its trials on its
+``cuda:0``. Each process opens the session's storage, writes the values its trials
 report, and streams their events back over a pipe; one thread of the notebook reads every pipe
 and notices at once when a process dies, failing only that process's trial.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing as mp
 import os
 import signal
 import threading
@@ -21,13 +21,13 @@ import weakref
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
 from hpo_lab.executors._base import BaseExecutor, ExecutionContext, TrialOutcome, TrialTask
 from hpo_lab.executors._lost import fail_lost_trial
 from hpo_lab.executors._payload import WorkerSpec, pack
-from hpo_lab.executors._process_worker import worker_main
+from hpo_lab.executors._spawn import WorkerProcess
 from hpo_lab.trial import Control
 
 _logger = logging.getLogger(__name__)
@@ -101,10 +101,11 @@ class _Worker:
 
 
 _executors: weakref.WeakSet[ProcessExecutor] = weakref.WeakSet()
+_WORKER_MAIN = "hpo_lab.executors._process_worker:worker_main"
 
 
 class ProcessExecutor(BaseExecutor):
-    """Run each trial in a spawned worker process of this machine.
+    """Run each trial in a worker process of this machine (a fresh interpreter, never a fork).
 
     ``Session(objective, executor="processes", n_workers=k)`` uses one; objectives defined in a
     notebook cell work (they travel with cloudpickle). Controls reach the trial at its next
@@ -140,12 +141,11 @@ class ProcessExecutor(BaseExecutor):
         self.start_timeout = float(start_timeout)
         self._ctx: ExecutionContext | None = None
         self._blob: bytes | None = None
-        self._mp = mp.get_context("spawn")
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self._by_number: dict[int, _Worker] = {}
         self._closed = False
-        self._wake_r, self._wake_w = self._mp.Pipe(duplex=False)
+        self._wake_r, self._wake_w = Pipe(duplex=False)
         self._io: threading.Thread | None = None
         _executors.add(self)
 
@@ -238,14 +238,8 @@ class ProcessExecutor(BaseExecutor):
         env = dict(self.env)
         if visible is not None:
             env["CUDA_VISIBLE_DEVICES"] = visible
-        parent, child = self._mp.Pipe(duplex=True)
-        # Not a daemon: objectives may start processes of their own (DataLoader workers).
-        proc = self._mp.Process(
-            target=worker_main, args=(child, self._blob, env), name="hpo_lab-worker", daemon=False
-        )
-        proc.start()
-        child.close()
-        return _Worker(proc, parent, device)
+        proc = WorkerProcess(_WORKER_MAIN, (self._blob,), env)
+        return _Worker(proc, proc.conn, device)
 
     def _wake(self) -> None:
         try:
@@ -272,7 +266,7 @@ class ProcessExecutor(BaseExecutor):
                     self._release(w)
                     with self._lock:
                         self._workers.remove(w)
-                    w.conn.close()
+                    w.process.close()
             if self._wake_r in ready:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()

@@ -11,7 +11,6 @@ are stored — and the process exits.
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import threading
@@ -19,15 +18,13 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 
-def worker_main(conn: Connection, blob: bytes, env: dict[str, str]) -> None:
+def worker_main(conn: Connection, blob: bytes) -> None:
     """Run trials sent over ``conn`` until told to exit or the notebook goes away.
 
     Args:
         conn: this end of the pipe to the notebook.
         blob: the packed :class:`~hpo_lab.executors._payload.WorkerSpec`.
-        env: environment set before anything is imported (``CUDA_VISIBLE_DEVICES``...).
     """
-    os.environ.update(env)  # before the objective's imports can initialise CUDA
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the notebook decides; Ctrl-C is for it
 
     from hpo_lab.executors._payload import unpack
@@ -38,8 +35,11 @@ def worker_main(conn: Connection, blob: bytes, env: dict[str, str]) -> None:
     lock = threading.Lock()
 
     def send(msg: tuple[Any, ...]) -> None:
-        with lock:
-            conn.send(msg)
+        try:
+            with lock:
+                conn.send(msg)
+        except OSError:  # the notebook is gone: what is queued still runs, its results stored
+            pass
 
     try:
         runtime = WorkerRuntime(unpack(blob), forward=lambda batch: send(("events", batch)))
@@ -67,10 +67,6 @@ def worker_main(conn: Connection, blob: bytes, env: dict[str, str]) -> None:
     try:
         while (item := tasks.get()) is not None:
             task, device = item
-            outcome = runtime.run(task, device=device)
-            try:
-                send(("outcome", outcome))
-            except OSError:  # the notebook is gone; the outcome is in storage
-                pass
+            send(("outcome", runtime.run(task, device=device)))
     finally:
         runtime.close()

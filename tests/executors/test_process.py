@@ -17,6 +17,7 @@ import pytest
 import hpo_lab as hl
 from hpo_lab.events import ControlApplied, MetricsReported, TrialFinished, TrialStarted
 from hpo_lab.executors import ProcessExecutor, make_executor
+from hpo_lab.storage._liveness import pid_alive
 from tests.conftest import REPO, wait_for
 from tests.executors import objectives
 
@@ -218,3 +219,45 @@ def test_a_worker_that_cannot_load_the_objective_fails_the_trial_with_the_reason
     assert t.user_attrs["fail_reason"].startswith(
         "the worker process could not load the session: ModuleNotFoundError"
     )
+
+
+NOTEBOOK = textwrap.dedent(  # a script with no `if __name__ == "__main__":` guard
+    """
+    import sys, time
+    import hpo_lab as hl
+    from tests.executors import objectives
+
+    s = hl.Session(objectives.slow, name="orphans", storage=sys.argv[1], metric="loss",
+                   pruner="none", executor="processes", n_workers=2, progress=False)
+    s.study.set_user_attr("steps", 60)
+    s.start(2)
+    while s.metrics().trial.nunique() < 2:  # both trials under way in their processes
+        time.sleep(0.05)
+    print("running", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.mark.slow
+def test_worker_processes_of_a_killed_notebook_finish_their_trial_and_exit(tmp_path):
+    script = tmp_path / "notebook.py"
+    script.write_text(NOTEBOOK)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "runs")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "running"
+    finally:
+        proc.kill()  # the notebook dies; its worker processes see their pipe close
+        proc.wait()
+    s = hl.Session.load("orphans", storage=tmp_path / "runs", progress=False)
+    assert [t.state.name for t in s.trials] == ["RUNNING", "RUNNING"]  # workers alive: not stale
+    wait_for(lambda: all(t.state.name == "COMPLETE" for t in s.trials), timeout=60)
+    assert sorted(s.metrics().groupby("trial").size()) == [120, 120]  # every value is there
+    pids = [t.user_attrs["pid"] for t in s.trials]
+    wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=30)  # and then they exit
