@@ -241,3 +241,22 @@ def test_a_reconnected_notebook_can_prune_trials_its_predecessor_started(tmp_pat
     assert [t.user_attrs["end_reason"] for t in s.trials] == ["pruned by user", "stopped by user"]
     results = [a["result"] for a in s.store.read_actions("away") if a["kind"] != "start"]
     assert all(r.startswith("delivered to worker@") for r in results)
+
+
+def test_a_task_that_cannot_load_the_session_fails_its_trial_with_the_reason(tmp_path, dask_client):
+    from hpo_lab.executors._payload import delete_payload, token_key
+
+    spec = resolve_storage(tmp_path / "runs")
+    study = optuna.create_study(storage=spec.open_optuna(), study_name="gone")
+    events = []
+    ex = DaskExecutor(dask_client)
+    ex.start(ExecutionContext(study, objectives.slow, TrialSettings(), events.append, "gone", spec))
+    delete_payload(ex._store, token_key(ex._token))  # as if the notebook had cleaned up
+    t = study.ask()
+    out = ex.submit(TrialTask(t.number, t._trial_id)).result(timeout=60)
+    assert out.state == "FAIL"
+    assert out.reason.startswith("the Dask worker could not run it: RuntimeError: the session's")
+    assert study.trials[0].state.name == "FAIL"
+    assert study.trials[0].user_attrs["fail_reason"] == out.reason
+    assert [type(e).__name__ for e in events] == ["TrialFinished"]
+    ex.shutdown()
