@@ -182,9 +182,9 @@ NOTEBOOK = textwrap.dedent(
 
     s = hl.Session(objectives.slow, name="away", storage=sys.argv[1], metric="loss",
                    pruner="none", executor=sys.argv[2], n_workers=2, progress=False)
-    s.study.set_user_attr("steps", 40)
+    s.study.set_user_attr("steps", 100)
     s.start(2)
-    while len(s.metrics()) < 4:
+    while s.metrics().trial.nunique() < 2:  # both trials under way on workers
         time.sleep(0.05)
     print("running", flush=True)
     time.sleep(600)
@@ -210,17 +210,18 @@ def test_a_notebook_that_dies_finds_everything_when_it_comes_back(tmp_path, dask
         proc.kill()  # the notebook dies; its trials go on on the cluster
         proc.wait()
     s = hl.Session.load("away", storage=runs, progress=False)
-    assert [t.state.name for t in s.trials] == ["RUNNING", "RUNNING"]  # workers alive: not stale
+    assert "RUNNING" in [t.state.name for t in s.trials]  # they go on without the notebook
+    assert "FAIL" not in [t.state.name for t in s.trials]  # their workers live: not stale
     wait_for(lambda: all(t.state.name == "COMPLETE" for t in s.trials), timeout=60)
     m = s.metrics()
-    assert sorted(m.groupby("trial").size()) == [80, 80]  # loss and hyper_lr, 40 steps each
+    assert sorted(m.groupby("trial").size()) == [200, 200]  # loss and hyper_lr, 100 steps each
     assert all(t.user_attrs["pid"] != proc.pid for t in s.trials)
 
 
 @pytest.mark.slow
 def test_a_reconnected_notebook_can_prune_trials_its_predecessor_started(tmp_path, dask_client):
     script = tmp_path / "notebook.py"
-    script.write_text(NOTEBOOK.replace('"steps", 40', '"steps", 100000'))
+    script.write_text(NOTEBOOK.replace('"steps", 100', '"steps", 100000'))
     runs = tmp_path / "runs"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(

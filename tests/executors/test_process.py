@@ -229,7 +229,7 @@ NOTEBOOK = textwrap.dedent(  # a script with no `if __name__ == "__main__":` gua
 
     s = hl.Session(objectives.slow, name="orphans", storage=sys.argv[1], metric="loss",
                    pruner="none", executor="processes", n_workers=2, progress=False)
-    s.study.set_user_attr("steps", 60)
+    s.study.set_user_attr("steps", 100)
     s.start(2)
     while s.metrics().trial.nunique() < 2:  # both trials under way in their processes
         time.sleep(0.05)
@@ -256,8 +256,9 @@ def test_worker_processes_of_a_killed_notebook_finish_their_trial_and_exit(tmp_p
         proc.kill()  # the notebook dies; its worker processes see their pipe close
         proc.wait()
     s = hl.Session.load("orphans", storage=tmp_path / "runs", progress=False)
-    assert [t.state.name for t in s.trials] == ["RUNNING", "RUNNING"]  # workers alive: not stale
+    assert "RUNNING" in [t.state.name for t in s.trials]  # they go on without the notebook
+    assert "FAIL" not in [t.state.name for t in s.trials]  # their workers live: not stale
     wait_for(lambda: all(t.state.name == "COMPLETE" for t in s.trials), timeout=60)
-    assert sorted(s.metrics().groupby("trial").size()) == [120, 120]  # every value is there
+    assert sorted(s.metrics().groupby("trial").size()) == [200, 200]  # every value is there
     pids = [t.user_attrs["pid"] for t in s.trials]
     wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=30)  # and then they exit
