@@ -296,9 +296,14 @@ def run_worker(
     poller = ActionPoller(runtime.store, study, controls.on_action, interval=poll)
 
     def interrupted(signum: int, _frame: Any) -> None:
-        controls.stop()
         reason = f"worker stopped ({signal.Signals(signum).name})"
-        runtime.broadcast(Prune(source="worker", reason=reason))
+
+        def stop() -> None:
+            controls.stop()
+            runtime.broadcast(Prune(source="worker", reason=reason))
+
+        # Not here: the main thread may hold the runtime's lock when the signal arrives.
+        threading.Thread(target=stop, name="hpo_lab-worker-stop", daemon=True).start()
 
     previous = {
         s: signal.signal(s, interrupted)
