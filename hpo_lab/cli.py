@@ -1,4 +1,4 @@
-"""The ``hpo-lab`` command line: ``demo``, ``list``, ``show``, ``export``."""
+"""The ``hpo-lab`` command line: ``demo``, ``list``, ``show``, ``export``, ``worker``."""
 
 from __future__ import annotations
 
@@ -116,12 +116,20 @@ def main(argv: list[str] | None = None) -> int:
         help="default: from the output's suffix, else script",
     )
     ex.add_argument("-o", "--output", default=None, help="the file to write (default best.py)")
+    worker = sub.add_parser("worker", help="run a session's trials here, from shared storage")
+    from hpo_lab.worker import add_arguments
+
+    add_arguments(worker)
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "demo":
         from hpo_lab.demo import main as demo_main
 
         return demo_main(argv[1:])
     args = p.parse_args(argv)
+    if args.command == "worker":
+        from hpo_lab.worker import main as worker_main
+
+        return worker_main(args)
     return {"list": _list, "show": _show, "export": _export}[args.command](args)
 
 

@@ -87,10 +87,14 @@ def run_trial(
     worker: str = "",
     checkpoints: Any = None,
     constraints: Any = None,
+    before_tell: Callable[[], None] | None = None,
 ) -> TrialOutcome:
     """Run ``objective`` for the (already RUNNING) trial ``task.trial_id`` and tell the result.
 
     Never raises for anything the objective does: the outcome says how the trial ended.
+    ``before_tell`` runs once the objective has returned and its reported values are published,
+    before the trial's end is stored (a remote worker writes those values then, so a finished
+    trial in storage always has all of them).
     """
     started = time.time()
     storage = study._storage
@@ -112,6 +116,11 @@ def run_trial(
     except Exception as exc:  # a device error while converting buffered values
         if state == TrialState.COMPLETE:
             state, values, reason = TrialState.FAIL, None, f"reading reported values failed: {exc}"
+    if before_tell is not None:
+        try:
+            before_tell()
+        except Exception:
+            _logger.exception("writing the values of trial %d before its end failed", task.number)
     try:
         current = constraints.current() if constraints is not None else None
         if current is not None and current.outcomes and state != TrialState.FAIL:

@@ -30,7 +30,7 @@ from hpo_lab.constraints import (
 )
 from hpo_lab.constraints._model import _UNSET
 from hpo_lab.events import ControlApplied, EventBus, TrialFinished
-from hpo_lab.executors import BaseExecutor, ExecutionContext, TrialOutcome, make_executor
+from hpo_lab.executors import ExecutionContext, TrialOutcome, make_executor
 from hpo_lab.session import _constrain, _scheduling, _summary
 from hpo_lab.session._config import (
     SessionConfig,
@@ -56,7 +56,12 @@ from hpo_lab.storage import (
     resolve_storage,
     this_worker,
 )
-from hpo_lab.storage._liveness import DEFAULT_GRACE, STALE_REASON, WORKER_ATTR
+from hpo_lab.storage._liveness import (
+    DEFAULT_GRACE,
+    FAIL_REASON_ATTR,
+    STALE_REASON,
+    WORKER_ATTR,
+)
 from hpo_lab.trial import Control, Pause, Prune, Resume, Stop, Trial, TrialSettings
 
 _live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
@@ -96,7 +101,10 @@ class Session:
         side_storage: a database URL for hpo_lab's own tables, when ``storage`` is an Optuna
             object whose place hpo_lab cannot tell.
         n_workers: how many trials run at once.
-        executor: ``"threads"`` or an executor object (see :mod:`hpo_lab.executors`).
+        executor: where trials run: ``"threads"`` (default), ``"processes"`` (one spawned
+            process per worker slot, pinned to its GPU), a ``dask.distributed.Client``, a Dask
+            cluster or scheduler address (``"tcp://host:8786"``), or an executor object (see
+            :func:`hpo_lab.executors.make_executor`).
         device: ``"auto"`` (CUDA GPUs round-robin, else CPU), a device name, or a list of them.
         seed: seed for the sampler.
         progress: show a progress bar when trials run (turned off by the dashboard).
@@ -131,7 +139,7 @@ class Session:
         storage: Any = None,
         side_storage: str | None = None,
         n_workers: int = 1,
-        executor: str | BaseExecutor = "threads",
+        executor: Any = "threads",
         device: Any = "auto",
         seed: int | None = None,
         progress: bool = True,
@@ -201,7 +209,10 @@ class Session:
             keep_last=keep_checkpoints,
         )
         self.bus = EventBus()
-        self._writer = MetricWriter(self.bus, self.store, self.name)
+        # Remote workers write what their trials report; the session must not write it again.
+        self._writer = MetricWriter(
+            self.bus, self.store, self.name, enabled=not self._executor.persists_metrics
+        )
         self._settings = TrialSettings(
             metric=metric,
             n_objectives=len(dirs),
@@ -400,8 +411,9 @@ class Session:
         """End running trial ``number`` as PRUNED at its next report.
 
         Returns:
-            True if the request reached the trial; False if it ended before the request arrived
-            (the action log records which).
+            True if the request reached the trial (or, for a trial run by another hpo_lab
+            worker, was posted to the action log those workers read); False if it ended before
+            the request arrived (the action log records which).
 
         Raises:
             ValueError: the trial does not exist or has already finished.
@@ -433,11 +445,16 @@ class Session:
                 result=f"ignored: the trial ended ({ft.state.name}) first",
             )
             return False
-        owner = ft.system_attrs.get(WORKER_ATTR, "unknown")
-        raise ValueError(
-            f"trial {number} is running outside this session's executor (worker {owner}); "
-            "it cannot be controlled from here"
-        )
+        owner = ft.system_attrs.get(WORKER_ATTR)
+        if owner is None:
+            raise ValueError(
+                f"trial {number} is running outside hpo_lab (plain Optuna); it cannot be "
+                "controlled from here"
+            )
+        # Run by another hpo_lab worker (an 'hpo-lab worker' process, or a cluster task a
+        # previous session started): those read the action log, where _record posts it.
+        self._record(kind, {}, source=control.source, trial=number, result=f"posted for {owner}")
+        return True
 
     def fork(
         self,
@@ -641,7 +658,8 @@ class Session:
         """Mark FAIL the RUNNING trials whose process died (done at load and every 30 s)."""
 
         def failed(ft: FrozenTrial) -> None:
-            self.bus.publish(TrialFinished(ft.number, "FAIL", None, STALE_REASON, dict(ft.params)))
+            reason = ft.user_attrs.get(FAIL_REASON_ATTR, STALE_REASON)
+            self.bus.publish(TrialFinished(ft.number, "FAIL", None, reason, dict(ft.params)))
 
         return fail_stale_trials(self.study, self.store, grace=self._stale_after, on_failed=failed)
 

@@ -12,8 +12,17 @@ def objective(trial):
 
 
 def test_traces_of_an_outer_search_are_stored_and_streamed(tmp_path):
-    s = hl.Session(objective, name="hd", metric="val_loss", pruner="none", sampler="random",
-                   seed=0, n_workers=2, storage=tmp_path / "r", progress=False)
+    s = hl.Session(
+        objective,
+        name="hd",
+        metric="val_loss",
+        pruner="none",
+        sampler="random",
+        seed=0,
+        n_workers=2,
+        storage=tmp_path / "r",
+        progress=False,
+    )
     streamed = []
     s.bus.subscribe(streamed.extend, interval=0.02)
     s.start(3).wait()
