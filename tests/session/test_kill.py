@@ -24,7 +24,7 @@ CHILD = textwrap.dedent(
 
     def say(line):
         with LOCK:  # whole lines only: two trial threads print at once
-            sys.stdout.write(line + "\n")
+            sys.stdout.write(line + chr(10))
             sys.stdout.flush()
 
     def objective(trial):
