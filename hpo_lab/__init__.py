@@ -20,14 +20,27 @@ from hpo_lab.events import (
     TrialFinished,
     TrialStarted,
 )
+from hpo_lab.export import FixedTrial
+from hpo_lab.schedulers import PBT
 from hpo_lab.session import Session, SessionNotFoundError, delete_session, list_sessions
 from hpo_lab.trial import Trial, TrialPruned, TrialStopped
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):  # hl.hypergrad without importing torch at ``import hpo_lab``
+    if name == "hypergrad":
+        import importlib
+
+        return importlib.import_module("hpo_lab.hypergrad")
+    raise AttributeError(f"module 'hpo_lab' has no attribute {name!r}")
+
+
 __all__ = [
+    "PBT",
     "ControlApplied",
     "Event",
+    "FixedTrial",
     "MetricsReported",
     "ParamsSuggested",
     "Session",

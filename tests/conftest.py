@@ -11,6 +11,8 @@ from pathlib import Path
 import optuna
 import pytest
 
+from tests.dask_cluster import dask_client, dask_cluster  # noqa: F401  (shared fixtures)
+
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 REPO = Path(__file__).resolve().parents[1]

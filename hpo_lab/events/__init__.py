@@ -2,6 +2,7 @@
 
 from hpo_lab.events._bus import EventBus, Subscription
 from hpo_lab.events._types import (
+    CheckpointSaved,
     ControlApplied,
     Event,
     MetricsReported,
@@ -9,9 +10,11 @@ from hpo_lab.events._types import (
     SessionStateChanged,
     TrialFinished,
     TrialStarted,
+    TrialUnresponsive,
 )
 
 __all__ = [
+    "CheckpointSaved",
     "ControlApplied",
     "Event",
     "EventBus",
@@ -21,4 +24,5 @@ __all__ = [
     "Subscription",
     "TrialFinished",
     "TrialStarted",
+    "TrialUnresponsive",
 ]

@@ -51,6 +51,17 @@ class MetricsReported(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CheckpointSaved(Event):
+    """A trial stored a checkpoint at ``step`` (it can be forked from there)."""
+
+    number: int
+    step: float
+    key: str
+    size: int
+    time: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
 class TrialFinished(Event):
     """A trial reached a final state (Optuna's COMPLETE, PRUNED or FAIL).
 
@@ -82,6 +93,16 @@ class ControlApplied(Event):
     source: str = "code"
     result: str = "requested"
     details: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class TrialUnresponsive(Event):
+    """A running trial has not reported for ``silent_for`` seconds (more than the session's
+    ``unresponsive_after``): controls sent to it wait for its next report."""
+
+    number: int
+    silent_for: float
     time: float = field(default_factory=_now)
 
 

@@ -62,6 +62,9 @@ class ExecutionContext:
         study_name: the study's name.
         storage: the session's :class:`~hpo_lab.storage.StorageSpec` (remote executors reopen
             storage from it).
+        checkpoints: the session's :class:`~hpo_lab.checkpoints.CheckpointStore`.
+        constraints: the session's :class:`~hpo_lab.constraints.ConstraintSource` (outcome
+            constraints are evaluated when a trial ends).
     """
 
     study: optuna.Study
@@ -70,6 +73,8 @@ class ExecutionContext:
     publish: Callable[[Event], None]
     study_name: str = ""
     storage: Any = None
+    checkpoints: Any = None
+    constraints: Any = None
 
 
 class BaseExecutor(abc.ABC):
@@ -84,10 +89,16 @@ class BaseExecutor(abc.ABC):
       next ``report``); it returns False when the trial is not running here.
     - :meth:`shutdown` stops accepting trials; with ``wait`` it returns once running ones ended.
     - Thread-safety: ``submit``, ``send`` and ``shutdown`` may be called from any thread.
+    - :attr:`persists_metrics`: whether the executor's workers write the values their trials
+      report to the side tables themselves (remote workers must: the notebook may be gone). The
+      session then writes none of the ``MetricsReported`` events it receives, so nothing is
+      written twice.
     """
 
     #: Short name used in reprs and errors.
     name: str = "executor"
+    #: Whether the workers persist reported values themselves (see the contract above).
+    persists_metrics: bool = False
 
     @abc.abstractmethod
     def start(self, context: ExecutionContext) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from hpo_lab.constraints import evaluate_outcomes
 from hpo_lab.events import Event, TrialFinished, TrialStarted
 from hpo_lab.executors._base import TrialOutcome, TrialTask
 from hpo_lab.storage._liveness import FAIL_REASON_ATTR
@@ -84,16 +85,29 @@ def run_trial(
     publish: Callable[[Event], None],
     mailbox: Mailbox,
     worker: str = "",
+    checkpoints: Any = None,
+    constraints: Any = None,
+    before_tell: Callable[[], None] | None = None,
 ) -> TrialOutcome:
     """Run ``objective`` for the (already RUNNING) trial ``task.trial_id`` and tell the result.
 
     Never raises for anything the objective does: the outcome says how the trial ended.
+    ``before_tell`` runs once the objective has returned and its reported values are published,
+    before the trial's end is stored (a remote worker writes those values then, so a finished
+    trial in storage always has all of them).
     """
     started = time.time()
     storage = study._storage
     study._thread_local.cached_all_trials = None  # as study.ask() does: samplers see new trials
     ot = optuna.Trial(study, task.trial_id)
-    trial = Trial(ot, settings=settings, publish=publish, mailbox=mailbox, device=task.device)
+    trial = Trial(
+        ot,
+        settings=settings,
+        publish=publish,
+        mailbox=mailbox,
+        device=task.device,
+        checkpoints=checkpoints,
+    )
     parent = task.extra.get("parent")
     publish(TrialStarted(task.number, device=task.device, worker=worker, parent=parent))
     state, values, reason, tb = _call(objective, trial, settings)
@@ -102,7 +116,15 @@ def run_trial(
     except Exception as exc:  # a device error while converting buffered values
         if state == TrialState.COMPLETE:
             state, values, reason = TrialState.FAIL, None, f"reading reported values failed: {exc}"
+    if before_tell is not None:
+        try:
+            before_tell()
+        except Exception:
+            _logger.exception("writing the values of trial %d before its end failed", task.number)
     try:
+        current = constraints.current() if constraints is not None else None
+        if current is not None and current.outcomes and state != TrialState.FAIL:
+            evaluate_outcomes(ot, current, values, settings.objective_names, trial.last_values)
         if state == TrialState.FAIL:
             storage.set_trial_user_attr(task.trial_id, FAIL_REASON_ATTR, reason)
             if tb:

@@ -69,6 +69,8 @@ class ThreadExecutor(BaseExecutor):
                 ctx.publish,
                 mailbox,
                 worker=this_worker().worker_id,
+                checkpoints=ctx.checkpoints,
+                constraints=ctx.constraints,
             )
         except BaseException as exc:  # run_trial records objective errors itself; this is a bug
             fut.set_exception(exc)

@@ -77,6 +77,7 @@ class Driver:
         self._cond = threading.Condition()
         self._state = IDLE
         self._budget: int | None = 0  # trials still to launch; None: no limit
+        self._priority = 0  # explicitly asked-for trials (forks): launched beyond the budget
         self._deadline: float | None = None
         self._paused = False
         self._stop = False
@@ -116,8 +117,17 @@ class Driver:
         return not self._done.is_set()
 
     # ------------------------------------------------------------------ commands
+    def can_start(self) -> bool:
+        """Whether :meth:`start` would begin a run (not running, or running forks only)."""
+        return not self.active or (self._budget == 0 and not self._stop)
+
     def start(self, n_trials: int | None, timeout: float | None) -> None:
         with self._cond:
+            if self.active and self._budget == 0 and not self._stop:
+                self._budget = n_trials  # only forks were running: this is a real start
+                self._deadline = None if timeout is None else time.monotonic() + timeout
+                self._cond.notify_all()
+                return
             if self.active:
                 raise RuntimeError(
                     "the session is already running; use add_trials(n) to extend its budget"
@@ -139,6 +149,15 @@ class Driver:
                 self._cond.notify_all()
                 return
         self.start(n, None)
+
+    def add_priority(self, n: int = 1) -> None:
+        """Launch ``n`` enqueued trials (forks) ahead of and beyond the budget."""
+        with self._cond:
+            self._priority += n
+            if self.active:
+                self._cond.notify_all()
+                return
+        self.start(0, None)
 
     def pause(self) -> None:
         with self._cond:
@@ -183,6 +202,8 @@ class Driver:
 
     # ------------------------------------------------------------------ the loop
     def _exhausted(self) -> bool:
+        if self._priority > 0:
+            return False
         if self._budget is not None and self._budget <= 0:
             return True
         return self._deadline is not None and time.monotonic() >= self._deadline
@@ -199,13 +220,15 @@ class Driver:
         last_housekeeping = time.monotonic()
         with self._cond:
             while True:
-                if self._stop or self._exhausted():
+                if (self._stop and self._priority == 0) or self._exhausted():
                     if not self._running:
                         return None
                 elif not self._paused:
                     slot = self._free_slot()
                     if slot is not None:
-                        if self._budget is not None:
+                        if self._priority > 0:
+                            self._priority -= 1
+                        elif self._budget is not None:
                             self._budget -= 1
                         return slot
                 wait = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,9 +19,19 @@ from hpo_lab._devices import resolve_devices
 from hpo_lab.algorithms import is_nop, make_pruner, make_sampler, pruner_label
 from hpo_lab.algorithms._pruners import PRUNERS
 from hpo_lab.algorithms._samplers import SAMPLERS
+from hpo_lab.checkpoints import CheckpointStore, make_artifact_store
+from hpo_lab.constraints import (
+    ConstrainedSampler,
+    Constraints,
+    ConstraintSource,
+    is_outcome_expression,
+    make_param_constraint,
+    parse_outcome,
+)
+from hpo_lab.constraints._model import _UNSET
 from hpo_lab.events import ControlApplied, EventBus, TrialFinished
-from hpo_lab.executors import BaseExecutor, ExecutionContext, TrialOutcome, make_executor
-from hpo_lab.session import _summary
+from hpo_lab.executors import ExecutionContext, TrialOutcome, make_executor
+from hpo_lab.session import _constrain, _scheduling, _summary
 from hpo_lab.session._config import (
     SessionConfig,
     SessionNotFoundError,
@@ -33,7 +44,10 @@ from hpo_lab.session._config import (
     read_config,
 )
 from hpo_lab.session._driver import Driver
+from hpo_lab.session._fork import check_overrides, enqueue_fork
+from hpo_lab.session._live import LiveTrials
 from hpo_lab.session._progress import ProgressBar
+from hpo_lab.session._replay import Replayer
 from hpo_lab.storage import (
     Heartbeat,
     MetricWriter,
@@ -42,7 +56,12 @@ from hpo_lab.storage import (
     resolve_storage,
     this_worker,
 )
-from hpo_lab.storage._liveness import DEFAULT_GRACE, STALE_REASON, WORKER_ATTR
+from hpo_lab.storage._liveness import (
+    DEFAULT_GRACE,
+    FAIL_REASON_ATTR,
+    STALE_REASON,
+    WORKER_ATTR,
+)
 from hpo_lab.trial import Control, Pause, Prune, Resume, Stop, Trial, TrialSettings
 
 _live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
@@ -82,7 +101,10 @@ class Session:
         side_storage: a database URL for hpo_lab's own tables, when ``storage`` is an Optuna
             object whose place hpo_lab cannot tell.
         n_workers: how many trials run at once.
-        executor: ``"threads"`` or an executor object (see :mod:`hpo_lab.executors`).
+        executor: where trials run: ``"threads"`` (default), ``"processes"`` (one spawned
+            process per worker slot, pinned to its GPU), a ``dask.distributed.Client``, a Dask
+            cluster or scheduler address (``"tcp://host:8786"``), or an executor object (see
+            :func:`hpo_lab.executors.make_executor`).
         device: ``"auto"`` (CUDA GPUs round-robin, else CPU), a device name, or a list of them.
         seed: seed for the sampler.
         progress: show a progress bar when trials run (turned off by the dashboard).
@@ -117,11 +139,15 @@ class Session:
         storage: Any = None,
         side_storage: str | None = None,
         n_workers: int = 1,
-        executor: str | BaseExecutor = "threads",
+        executor: Any = "threads",
         device: Any = "auto",
         seed: int | None = None,
         progress: bool = True,
         stale_after: float = DEFAULT_GRACE,
+        artifacts: Any = None,
+        keep_checkpoints: int = 3,
+        unresponsive_after: float = 60.0,
+        scheduler: Any = None,
     ) -> None:
         self._objective = check_objective(objective)
         self.name = check_name(name)
@@ -136,6 +162,11 @@ class Session:
         if not (isinstance(stale_after, (int, float)) and stale_after > 0):
             raise ValueError(
                 f"stale_after must be a positive number of seconds, got {stale_after!r}"
+            )
+        if not (isinstance(unresponsive_after, (int, float)) and unresponsive_after > 0):
+            raise ValueError(
+                "unresponsive_after must be a positive number of seconds, got "
+                f"{unresponsive_after!r}"
             )
 
         if pruner is None:
@@ -168,9 +199,20 @@ class Session:
             pruner_obj,
             check_against_stored=True,
         )
+        self._constraints = ConstraintSource(self.study._storage, self.study._study_id)
+        self.study.sampler = ConstrainedSampler(sampler_obj, self._constraints, seed=seed)
         self.store = self._spec.open_side()
+        self.checkpoints = CheckpointStore(
+            make_artifact_store(artifacts, self._spec.artifact_dir),
+            self.store,
+            self.name,
+            keep_last=keep_checkpoints,
+        )
         self.bus = EventBus()
-        self._writer = MetricWriter(self.bus, self.store, self.name)
+        # Remote workers write what their trials report; the session must not write it again.
+        self._writer = MetricWriter(
+            self.bus, self.store, self.name, enabled=not self._executor.persists_metrics
+        )
         self._settings = TrialSettings(
             metric=metric,
             n_objectives=len(dirs),
@@ -190,9 +232,15 @@ class Session:
             create_trial=self._create_trial,
             publish=self.bus.publish,
             on_outcome=self._on_outcome,
-            housekeeping=self.fail_stale_trials,
+            housekeeping=self._housekeeping,
+            housekeeping_every=1.0,
         )
+        self._live = LiveTrials(self.bus, float(unresponsive_after))
+        self._last_stale_check = time.monotonic()
         self.fail_stale_trials()
+        self.scheduler = scheduler
+        if scheduler is not None:
+            _scheduling.attach(self, scheduler)
         _live_sessions.add(self)
 
     # ------------------------------------------------------------------ loading
@@ -274,23 +322,11 @@ class Session:
         ):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         with self._lock:
-            if self._driver.active:
+            if not self._driver.can_start():
                 raise RuntimeError(
                     f"session {self.name!r} is already running; use add_trials(n) for more"
                 )
-            if not self._executor_started:
-                self._executor.start(
-                    ExecutionContext(
-                        study=self.study,
-                        objective=self._objective,
-                        settings=self._settings,
-                        publish=self.bus.publish,
-                        study_name=self.name,
-                        storage=self._spec,
-                    )
-                )
-                self._executor_started = True
-            Heartbeat.ensure(self.store)
+            self._ensure_executor()
             if self._show_progress:
                 if self._progress is not None:
                     self._progress.close()
@@ -300,6 +336,27 @@ class Session:
             self._record("start", {"n_trials": n_trials, "timeout": timeout}, source=source)
             self._driver.start(n_trials, timeout)
         return self
+
+    def _ensure_executor(self) -> None:
+        with self._lock:
+            if not self._executor_started:
+                from hpo_lab.export import record_objective
+
+                record_objective(self.study, self._objective)  # for export; never raises
+                self._executor.start(
+                    ExecutionContext(
+                        study=self.study,
+                        objective=self._objective,
+                        settings=self._settings,
+                        publish=self.bus.publish,
+                        study_name=self.name,
+                        storage=self._spec,
+                        checkpoints=self.checkpoints,
+                        constraints=self._constraints,
+                    )
+                )
+                self._executor_started = True
+            Heartbeat.ensure(self.store)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends (or ``timeout`` seconds pass). Returns whether it ended.
@@ -357,8 +414,9 @@ class Session:
         """End running trial ``number`` as PRUNED at its next report.
 
         Returns:
-            True if the request reached the trial; False if it ended before the request arrived
-            (the action log records which).
+            True if the request reached the trial (or, for a trial run by another hpo_lab
+            worker, was posted to the action log those workers read); False if it ended before
+            the request arrived (the action log records which).
 
         Raises:
             ValueError: the trial does not exist or has already finished.
@@ -390,11 +448,159 @@ class Session:
                 result=f"ignored: the trial ended ({ft.state.name}) first",
             )
             return False
-        owner = ft.system_attrs.get(WORKER_ATTR, "unknown")
-        raise ValueError(
-            f"trial {number} is running outside this session's executor (worker {owner}); "
-            "it cannot be controlled from here"
+        owner = ft.system_attrs.get(WORKER_ATTR)
+        if owner is None:
+            raise ValueError(
+                f"trial {number} is running outside hpo_lab (plain Optuna); it cannot be "
+                "controlled from here"
+            )
+        # Run by another hpo_lab worker (an 'hpo-lab worker' process, or a cluster task a
+        # previous session started): those read the action log, where _record posts it.
+        self._record(kind, {}, source=control.source, trial=number, result=f"posted for {owner}")
+        return True
+
+    def fork(
+        self,
+        number: int,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        step: float | None = None,
+        stop_parent: bool = False,
+        source: str = "code",
+        _attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Start a new trial from trial ``number``'s checkpoint with some parameters changed.
+
+        The child gets the parent's parameters updated by ``overrides`` (checked against the
+        search space), and ``trial.load_checkpoint()`` in the child returns the parent's
+        checkpoint at ``step`` (the latest when None). The child runs at once (ahead of the
+        budget, which forks do not use up); its lineage is stored in its user attributes
+        (``parent``, ``fork_step``, ``checkpoint``). The parent's checkpoint is kept from then on.
+
+        Args:
+            number: the parent trial (running or finished).
+            overrides: parameter values to change.
+            step: which of the parent's checkpoints to start from.
+            stop_parent: also stop the parent (if running), keeping its last value.
+
+        Returns:
+            The child's trial number.
+
+        Raises:
+            ValueError / TypeError: unknown parent, no checkpoint (at that step), bad overrides.
+        """
+        if self._objective is None:
+            raise RuntimeError(f"session {self.name!r} has no objective to run the fork with")
+        parent = self._frozen(number)
+        values = check_overrides(parent, overrides)
+        try:
+            ref = self.checkpoints.find(number, step)
+            self.checkpoints.pin(ref)
+        except LookupError as exc:
+            raise ValueError(f"cannot fork trial {number}: {exc}") from None
+        fork_step = int(ref.step) if ref.step.is_integer() else ref.step
+        child, _ = enqueue_fork(
+            self.study, parent, {**parent.params, **values}, fork_step, ref.key, _attrs
         )
+        self._record(
+            "fork",
+            {"parent": number, "overrides": values, "step": fork_step, "child": child},
+            source=source,
+            trial=number,
+        )
+        if stop_parent and parent.state == TrialState.RUNNING:
+            try:
+                self.stop_trial(number, source=source)
+            except ValueError:
+                pass  # it ended meanwhile
+        self._ensure_executor()
+        self._driver.add_priority(1)
+        return child
+
+    def constrain(
+        self,
+        target: str,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        choices: Sequence[Any] | None = None,
+        fixed: Any = _UNSET,
+        strict: bool = True,
+        source: str = "code",
+    ) -> Constraints:
+        """Constrain the rest of the search, live.
+
+        - ``constrain("lr", low=1e-3, high=1e-2)`` narrows a float or int range;
+        - ``constrain("optimizer", choices=["adam"])`` restricts a categorical;
+        - ``constrain("dropout", fixed=0.1)`` fixes a parameter;
+        - ``constrain("latency_ms <= 5")`` adds an outcome constraint on any returned objective,
+          reported series (its last value) or numeric user attribute.
+
+        New trials sample inside the constrained space; the sampler keeps its history (it is
+        wrapped, not reset). Outcome constraints are recorded on each trial that ends from now on
+        (Optuna's ``set_constraint``, which TPE, GP and NSGA samplers use) and mark infeasible
+        trials in the dashboard. A constraint on the same parameter or outcome replaces the last.
+
+        Returns:
+            The constraints now in force.
+        """
+        if not isinstance(target, str) or not target.strip():
+            raise TypeError(f"constrain needs a parameter name or 'name <= bound', got {target!r}")
+        current = self._constraints.current()
+        if is_outcome_expression(target):
+            if any(v is not None for v in (low, high, choices)) or fixed is not _UNSET:
+                raise ValueError("an outcome constraint takes no low/high/choices/fixed")
+            oc = parse_outcome(target)
+            _constrain.check_outcome(self, oc, strict)
+            new = current.with_outcome(oc)
+            payload: dict[str, Any] = {"target": target}
+        else:
+            pc = make_param_constraint(
+                target.strip(), low=low, high=high, choices=choices, fixed=fixed
+            )
+            _constrain.check_param(self, pc, strict)
+            new = current.with_param(pc)
+            payload = {"target": pc.name, **{k: v for k, v in pc.to_json().items() if k != "name"}}
+        self._constraints.set(new)
+        self._record("constrain", payload, source=source)
+        return new
+
+    def relax(self, target: str | None = None, *, source: str = "code") -> Constraints:
+        """Remove the constraints on ``target`` (a parameter or outcome name, or an outcome
+        expression); with no target, all of them.
+
+        Raises:
+            ValueError: nothing is constrained on ``target``.
+        """
+        new, removed = self._constraints.current().without(target)
+        if not removed:
+            raise ValueError(
+                f"relax: nothing is constrained on {target!r}; in force: "
+                f"{self._constraints.current().describe()}"
+            )
+        self._constraints.set(new)
+        self._record("relax", {"target": target, "removed": removed}, source=source)
+        return new
+
+    @property
+    def constraints(self) -> Constraints:
+        """The constraints in force (see :meth:`constrain`)."""
+        return self._constraints.current()
+
+    def replay_actions(self, other: Session) -> Replayer:
+        """Re-apply this session's action log to ``other``, each action when ``other`` reaches
+        the point where it was taken (see :mod:`hpo_lab.session._replay`). Returns the replayer;
+        ``.wait()`` blocks until all actions are applied, ``.results`` says how each went."""
+        if not isinstance(other, Session):
+            raise TypeError(f"other must be a Session, got {type(other).__name__}")
+        if other is self:
+            raise ValueError("replay_actions needs another session than this one")
+        return Replayer(self.store.read_actions(self.name), other)
+
+    def unresponsive(self) -> dict[int, float]:
+        """Running trials that have not reported for longer than ``unresponsive_after``:
+        trial number -> seconds of silence. Controls sent to them wait for their next report."""
+        return self._live.unresponsive()
 
     def _broadcast(self, control: Control) -> None:
         for n in self._executor.running():
@@ -444,11 +650,19 @@ class Session:
             except Exception:
                 pass
 
+    def _housekeeping(self) -> None:
+        """Every second while running: flag silent trials; every 30 s: fail dead ones."""
+        self._live.check()
+        if time.monotonic() - self._last_stale_check > 30.0:
+            self._last_stale_check = time.monotonic()
+            self.fail_stale_trials()
+
     def fail_stale_trials(self) -> list[int]:
         """Mark FAIL the RUNNING trials whose process died (done at load and every 30 s)."""
 
         def failed(ft: FrozenTrial) -> None:
-            self.bus.publish(TrialFinished(ft.number, "FAIL", None, STALE_REASON, dict(ft.params)))
+            reason = ft.user_attrs.get(FAIL_REASON_ATTR, STALE_REASON)
+            self.bus.publish(TrialFinished(ft.number, "FAIL", None, reason, dict(ft.params)))
 
         return fail_stale_trials(self.study, self.store, grace=self._stale_after, on_failed=failed)
 
@@ -461,6 +675,14 @@ class Session:
         trial: int | None = None,
         result: str = "requested",
     ) -> None:
+        trials = self.study.get_trials(deepcopy=False)
+        at: dict[str, Any] = {
+            "n_trials": len(trials),
+            "n_finished": sum(t.state.is_finished() for t in trials),
+        }
+        if trial is not None:
+            at["step"] = self._live.last_step(trial)
+        payload = {**payload, "_at": at}
         self.store.append_action(
             self.name, kind=kind, source=source, payload=payload, result=result, trial=trial
         )
@@ -586,6 +808,43 @@ class Session:
     def actions(self) -> pd.DataFrame:
         """The action log: every control, who asked, when, with what result."""
         return _summary.actions_frame(self)
+
+    def export(self, trial: Any = None, path: Any = None, format: str | None = None) -> Any:
+        """Write a trial out: a runnable script, a notebook, JSON or YAML.
+
+        The script holds the objective's source as written (captured when the session
+        started), what it uses (imports, helpers, constants, the statements that made its
+        data), the trial's parameters, and a ``__main__`` that runs the objective once with an
+        :class:`hl.FixedTrial` (the same number, so seeds match). Forked trials carry their
+        lineage. Storage URLs, paths and passwords never appear in an export.
+
+        Args:
+            trial: None (the best trial), a trial number, or with several objectives a rule
+                over the Pareto front: ``"knee"``, ``"best:<objective>"`` or weights
+                ``{"error": 2, "params": 1}`` (see :func:`hpo_lab.export.choose_trial`);
+                without one, the error lists the front's trials.
+            path: the file (default ``best.py``, or ``best.<ext>`` for ``format``).
+            format: ``"script"``, ``"notebook"``, ``"json"`` or ``"yaml"`` (default: from
+                ``path``'s suffix, else a script).
+
+        Returns:
+            The path written (a ``pathlib.Path``).
+
+        Example:
+            >>> import hpo_lab as hl
+            >>> def objective(trial):
+            ...     return (trial.suggest_float("x", -10, 10) - 2) ** 2
+            >>> session = hl.Session(objective, storage=":memory:", progress=False, seed=0)
+            >>> session.start(n_trials=5).wait()
+            True
+            >>> import pathlib, tempfile
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "best.json"
+            >>> session.export(path=path) == path
+            True
+        """
+        from hpo_lab.export import export_session
+
+        return export_session(self, trial, path, format)
 
     def __repr__(self) -> str:
         return _summary.text(self)

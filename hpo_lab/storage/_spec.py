@@ -162,7 +162,20 @@ def _url_spec(url: str) -> StorageSpec:
         db = Path(u.database).expanduser().resolve()
         url = str(u.set(database=str(db)))
         artifact_dir = str(db.parent / f"{db.name}.artifacts")
+    if u.drivername in ("postgresql", "postgres") and _psycopg3_only():
+        # SQLAlchemy's default PostgreSQL driver is psycopg2; hpo_lab's postgres extra installs
+        # psycopg 3, so a plain postgresql:// URL works as the README shows.
+        url = u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return StorageSpec(side_url=url, url=url, artifact_dir=artifact_dir)
+
+
+def _psycopg3_only() -> bool:
+    import importlib.util
+
+    return (
+        importlib.util.find_spec("psycopg2") is None
+        and importlib.util.find_spec("psycopg") is not None
+    )
 
 
 def resolve_storage(storage: Any = None, *, side_storage: str | None = None) -> StorageSpec:

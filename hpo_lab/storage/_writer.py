@@ -26,16 +26,29 @@ class MetricWriter:
         store: where to write.
         study: the study name the rows belong to.
         interval: seconds between batches (the default keeps values on disk within 0.5 s).
+        enabled: False when someone else writes these values (a session whose executor's
+            workers persist their own metrics): then nothing is subscribed or written.
     """
 
-    def __init__(self, bus: EventBus, store: SideStore, study: str, interval: float = 0.1):
+    def __init__(
+        self,
+        bus: EventBus,
+        store: SideStore,
+        study: str,
+        interval: float = 0.1,
+        *,
+        enabled: bool = True,
+    ):
         self.store = store
         self.study = study
+        self.enabled = enabled
         self._backlog: list[PointRow] = []
         self._lock = threading.Lock()
         self.written = 0
         self._failures = 0
-        self._sub: Subscription = bus.subscribe(self._on_events, interval=interval, name="writer")
+        self._sub: Subscription | None = (
+            bus.subscribe(self._on_events, interval=interval, name="writer") if enabled else None
+        )
 
     def _on_events(self, events: Sequence[Event]) -> None:
         rows = [
@@ -66,14 +79,16 @@ class MetricWriter:
     @property
     def backlog(self) -> int:
         """Values received but not yet written."""
-        return len(self._backlog) + self._sub.pending
+        return len(self._backlog) + (self._sub.pending if self._sub is not None else 0)
 
     def flush(self) -> None:
         """Write everything reported so far, now (retrying what failed before)."""
-        self._sub.flush()
+        if self._sub is not None:
+            self._sub.flush()
         self._on_events(())
 
     def close(self) -> None:
         """Write what is left and unsubscribe."""
-        self._sub.close()
+        if self._sub is not None:
+            self._sub.close()
         self._on_events(())

@@ -10,7 +10,7 @@ from typing import Any
 
 import optuna
 
-from hpo_lab.events import ControlApplied, Event, ParamsSuggested
+from hpo_lab.events import CheckpointSaved, ControlApplied, Event, ParamsSuggested
 from hpo_lab.trial._controls import (
     Control,
     Mailbox,
@@ -73,6 +73,7 @@ class Trial:
         publish: Callable[[Event], None],
         mailbox: Mailbox | None = None,
         device: str = "cpu",
+        checkpoints: Any = None,
     ) -> None:
         self._ot = optuna_trial
         self._settings = settings
@@ -80,10 +81,12 @@ class Trial:
         self._mailbox = mailbox if mailbox is not None else Mailbox()
         self._device_name = device
         self._device: Any = None
+        self._checkpoints = checkpoints
         self._buffer = DeferredBuffer(optuna_trial.number, publish, settings.gpu_flush_interval)
         self._known_params: set[str] = set(optuna_trial.params)
         self._primary_steps: set[int] = set()
         self._optuna_reports = settings.metric is not None and settings.n_objectives == 1
+        self._last_values: dict[str, Any] = {}
         self.last_step: float | None = None
         self.last_primary: float | None = None
         self.end_reason: str | None = None
@@ -192,6 +195,7 @@ class Trial:
                 self.last_primary = v
             if self._optuna_reports:
                 self._report_to_optuna(step, v)
+        self._last_values.update(values)
         self._buffer.emit(step, values, now)
         self.last_step = step
         self.last_report_time = now
@@ -200,6 +204,14 @@ class Trial:
             self.end_reason = f"pruned by the {self._settings.pruner_name} at step {step}"
             self.pruned_by_pruner = True
             raise TrialPruned(self.end_reason)
+
+    @property
+    def last_values(self) -> dict[str, float]:
+        """The last value reported for each series."""
+        out = {}
+        for k, v in self._last_values.items():
+            out[k] = v if not is_deferred(v) else float(resolve_deferred([v])[0])
+        return out
 
     def _report_to_optuna(self, step: float, value: float) -> None:
         if not isinstance(step, int):
@@ -227,6 +239,51 @@ class Trial:
             self.pruned_by_pruner = True
             return True
         return False
+
+    # ------------------------------------------------------------------ checkpoints and lineage
+    @property
+    def parent(self) -> int | None:
+        """The trial this one was forked from (None for a fresh trial)."""
+        return self._ot.user_attrs.get("parent")
+
+    @property
+    def fork_step(self) -> float | None:
+        """The step of the parent's checkpoint this trial starts from (None if not forked)."""
+        return self._ot.user_attrs.get("fork_step")
+
+    def save_checkpoint(self, state: Any, step: Any = None) -> None:
+        """Store ``state`` (tensors and containers of them: model, optimizer, scheduler, RNG
+        states) as this trial's checkpoint at ``step`` (default: the last reported step), so the
+        trial can be forked from there. Older checkpoints are removed by the session's retention
+        policy unless something was forked from them.
+
+        Example:
+            >>> def objective(trial):  # doctest: +SKIP
+            ...     ...
+            ...     trial.report(epoch, val_loss=vl)
+            ...     trial.save_checkpoint({"model": model.state_dict(),
+            ...                            "optimizer": opt.state_dict(), "epoch": epoch})
+        """
+        if self._checkpoints is None:
+            raise RuntimeError("this trial's session keeps no checkpoints")
+        if step is None:
+            if self.last_step is None:
+                raise ValueError("save_checkpoint needs step= (nothing was reported yet)")
+            step = self.last_step
+        step = check_step(step)
+        ref = self._checkpoints.save(self.number, step, state)
+        self._publish(CheckpointSaved(self.number, step, ref.key, ref.size))
+
+    def load_checkpoint(self) -> Any:
+        """The state this trial should start from — its fork parent's checkpoint, with tensors on
+        this trial's device — or None for a fresh trial. Loaded with
+        ``torch.load(..., weights_only=True)``."""
+        key = self._ot.user_attrs.get("checkpoint")
+        if key is None:
+            return None
+        if self._checkpoints is None:
+            raise RuntimeError("this trial's session keeps no checkpoints")
+        return self._checkpoints.load(key, map_location=self.device)
 
     # ------------------------------------------------------------------ controls
     def _take_controls(self) -> None:

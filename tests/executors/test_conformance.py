@@ -1,6 +1,9 @@
 """The contract every executor must honour (see hpo_lab/executors/_base.py).
 
-Add new executors to EXECUTORS; each test runs against all of them.
+Add new executors to EXECUTORS; each test runs against all of them. Each entry names a factory
+(given the test's ``request``, for fixtures such as a Dask cluster) and the storage kinds it is
+tested on: ``"memory"`` (Optuna's InMemoryStorage, in-process executors only) or ``"folder"``
+(a journal file and SQLite side tables that other processes open).
 """
 
 from __future__ import annotations
@@ -10,34 +13,31 @@ import time
 
 import optuna
 import pytest
-import torch
 
 from hpo_lab.events import ControlApplied, MetricsReported, TrialFinished, TrialStarted
-from hpo_lab.executors import ExecutionContext, ThreadExecutor, TrialTask
+from hpo_lab.executors import (
+    DaskExecutor,
+    ExecutionContext,
+    ProcessExecutor,
+    ThreadExecutor,
+    TrialTask,
+)
+from hpo_lab.storage import resolve_storage
 from hpo_lab.trial import Prune, Stop, TrialSettings
 from tests.conftest import wait_for
+from tests.executors.objectives import conformance as objective
 
-EXECUTORS = {"threads": ThreadExecutor}
-
-
-def objective(trial):
-    x = trial.suggest_float("x", 0, 1)
-    mode = trial.study.user_attrs.get("mode", "ok")
-    for step in range(trial.study.user_attrs.get("steps", 3)):
-        trial.report(step, loss=x + step, extra=step * 2.0)
-        time.sleep(trial.study.user_attrs.get("sleep", 0.0))
-    if mode == "raise":
-        raise ValueError("objective broke")
-    if mode == "nan":
-        return float("nan")
-    if mode == "oom":
-        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-    return x
+EXECUTORS = {
+    "threads": (lambda request: ThreadExecutor(), ("memory", "folder")),
+    "processes": (lambda request: ProcessExecutor(), ("folder",)),
+    "dask": (lambda request: DaskExecutor(request.getfixturevalue("dask_client")), ("folder",)),
+}
 
 
 class Harness:
-    def __init__(self, executor, **attrs):
-        self.study = optuna.create_study(storage=optuna.storages.InMemoryStorage())
+    def __init__(self, executor, folder=None, **attrs):
+        spec = resolve_storage(":memory:" if folder is None else folder)
+        self.study = optuna.create_study(storage=spec.open_optuna(), study_name="conformance")
         for k, v in attrs.items():
             self.study.set_user_attr(k, v)
         self.events = []
@@ -50,6 +50,7 @@ class Harness:
                 TrialSettings(metric="loss"),
                 self.publish,
                 study_name="conformance",
+                storage=spec,
             )
         )
 
@@ -65,12 +66,17 @@ class Harness:
         return futs
 
 
-@pytest.fixture(params=sorted(EXECUTORS))
-def make_harness(request):
+@pytest.fixture(
+    params=[(name, kind) for name, (_, kinds) in sorted(EXECUTORS.items()) for kind in kinds],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
+def make_harness(request, tmp_path):
+    name, kind = request.param
     harnesses = []
 
     def make(**attrs):
-        h = Harness(EXECUTORS[request.param](), **attrs)
+        folder = None if kind == "memory" else tmp_path / f"runs{len(harnesses)}"
+        h = Harness(EXECUTORS[name][0](request), folder, **attrs)
         harnesses.append(h)
         return h
 

@@ -16,16 +16,23 @@ from tests.conftest import REPO
 
 CHILD = textwrap.dedent(
     """
-    import sys, time
+    import sys, threading, time
     import hpo_lab as hl
     from hpo_lab.events import TrialFinished
+
+    LOCK = threading.Lock()
+
+    def say(line):
+        with LOCK:  # whole lines only: two trial threads print at once
+            sys.stdout.write(line + chr(10))
+            sys.stdout.flush()
 
     def objective(trial):
         x = trial.suggest_float("x", 0, 1)
         steps = 15 if trial.number < 3 else 100_000
         for step in range(steps):
             trial.report(step, loss=x + step, acc=step * 0.5)
-            print(f"R {trial.number} {step} {time.time()!r}", flush=True)
+            say(f"R {trial.number} {step} {time.time()!r}")
             time.sleep(0.005)
         return x
 
@@ -35,7 +42,7 @@ CHILD = textwrap.dedent(
     def on_events(batch):
         for e in batch:
             if isinstance(e, TrialFinished):
-                print(f"FIN {e.number} {e.state}", flush=True)
+                say(f"FIN {e.number} {e.state}")
 
     s.bus.subscribe(on_events, interval=0.01)
     s.start(50)

@@ -7,7 +7,15 @@ import optuna
 from optuna.trial import TrialState
 
 from hpo_lab.storage import SideStore, fail_stale_trials, this_worker
-from hpo_lab.storage._liveness import STALE_REASON, WORKER_ATTR, is_stale, pid_alive
+from hpo_lab.storage._liveness import (
+    STALE_REASON,
+    WORKER_ATTR,
+    become_worker_process,
+    is_stale,
+    pid_alive,
+    stale_reason,
+    worker_kind,
+)
 
 
 def test_pid_alive_sees_dead_and_zombie_processes():
@@ -50,3 +58,44 @@ def test_trials_of_a_dead_process_fail_and_others_stay(tmp_path):
     assert states == {0: TrialState.FAIL, 1: TrialState.RUNNING, 2: TrialState.RUNNING}
     assert study.trials[0].user_attrs["fail_reason"] == STALE_REASON
     assert seen[0].number == 0
+
+
+def test_a_dead_worker_process_is_named_in_the_reason():
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage)
+    store = SideStore("sqlite://")
+    host = os.uname().nodename
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    now = time.time()
+    store.upsert_worker("worker@h:1:a", host, p.pid, now)  # a worker process, dead on this host
+    store.upsert_worker("worker@far:2:b", "far-away", 2, now - 600)  # silent on another host
+    store.heartbeat("worker@far:2:b", when=now - 600)
+    store.upsert_worker("notebook", host, p.pid, now)  # a session's process
+    owners = ["worker@h:1:a", "worker@far:2:b", "notebook"]
+    for owner in owners:
+        storage.set_trial_system_attr(study.ask()._trial_id, WORKER_ATTR, owner)
+    assert fail_stale_trials(study, store) == [0, 1, 2]
+    reasons = [t.user_attrs["fail_reason"] for t in study.trials]
+    assert reasons[0] == "stale: worker process died (worker@h:1:a)"
+    assert reasons[1].startswith("stale: worker process lost (worker@far:2:b, no heartbeat for 6")
+    assert reasons[2] == STALE_REASON
+
+
+def test_become_worker_process_gives_a_worker_id(monkeypatch):
+    from hpo_lab.storage import _liveness
+
+    before = this_worker()
+    assert worker_kind(before.worker_id) == "session"
+    monkeypatch.setattr(_liveness, "_kind", "session")
+    try:
+        ident = become_worker_process()
+        assert ident.worker_id.startswith("worker@") and ident.kind == "worker"
+        assert this_worker() is ident and worker_kind(ident.worker_id) == "worker"
+        assert stale_reason(ident.worker_id, None, now=0.0, host="h").startswith(
+            "stale: worker process died"
+        )
+    finally:
+        _liveness._kind = "session"
+        _liveness._identity = before  # this test process keeps its identity
+    assert this_worker() is before

@@ -91,3 +91,21 @@ def test_urls_in_descriptions_hide_passwords():
 
     spec = StorageSpec(side_url="x", url="postgresql://me:secret@localhost/db")
     assert "secret" not in spec.describe()
+
+
+def test_a_plain_postgresql_url_uses_psycopg_3_when_psycopg2_is_missing(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (
+            object() if name == "psycopg" else None if name == "psycopg2" else real(name, *a)
+        ),
+    )
+    spec = resolve_storage("postgresql://u:secret@127.0.0.1:5432/hpo")
+    assert spec.url == spec.side_url == "postgresql+psycopg://u:secret@127.0.0.1:5432/hpo"
+    assert "secret" not in spec.describe()
+    explicit = resolve_storage("postgresql+psycopg2://u@127.0.0.1/hpo")
+    assert explicit.url == "postgresql+psycopg2://u@127.0.0.1/hpo"  # an explicit driver stays
