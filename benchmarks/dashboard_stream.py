@@ -66,7 +66,9 @@ def fill_history(session: hl.Session, n_trials: int, n_steps: int, seed: int = 0
         last = n_steps if complete else int(rng.integers(5, n_steps))
         trials.append(
             optuna.trial.create_trial(
-                state=optuna.trial.TrialState.COMPLETE if complete else optuna.trial.TrialState.PRUNED,
+                state=optuna.trial.TrialState.COMPLETE
+                if complete
+                else optuna.trial.TrialState.PRUNED,
                 params=params,
                 distributions=DISTRIBUTIONS,
                 value=float(curve[last - 1]) if complete else None,
@@ -163,7 +165,9 @@ HOOK_JS = """() => {
     for (const trace of gd.data) {
       if (trace.visible === false || !trace.name || !trace.name.startsWith('trial ')) continue;
       const x = trace.x;
-      if (x && x.length) window.__hpoSeen.push([Number(trace.name.slice(6)), x[x.length - 1], painted]);
+      if (x && x.length) {
+        window.__hpoSeen.push([Number(trace.name.slice(6)), x[x.length - 1], painted]);
+      }
     }
   }));
   return true;
@@ -273,7 +277,11 @@ def table(args: argparse.Namespace, kernel: dict[str, Any], browser: dict[str, A
     ]
     if browser:
         lines += [
-            row("kernel: pump cost per update, JupyterLab attached", browser["frames_ms"], "p95 <= 20"),
+            row(
+                "kernel: pump cost per update, JupyterLab attached",
+                browser["frames_ms"],
+                "p95 <= 20",
+            ),
             row("report -> point drawn in the browser", browser["latency_ms"], "p95 <= 250"),
             row("trivial cell round trip while streaming", browser["cell_ms"], "< 100"),
         ]

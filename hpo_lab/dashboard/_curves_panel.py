@@ -13,8 +13,8 @@ from ._curves import CurvesData, curves_data, default_series
 from ._history import HistoryData, history_data
 from ._hover import trial_line
 from ._model import DashboardModel
-from ._panel import Panel, register_panel
 from ._pacing import FramePacer
+from ._panel import Panel, register_panel
 from ._send import send_restyle
 from ._traces import TraceSync
 

@@ -386,9 +386,10 @@ def test_a_bare_session_shows_a_dashboard_only_in_a_kernel(sessions, monkeypatch
         again = s._repr_mimebundle_()  # the cell ran again: one live dashboard, not two
         second = _dashboard._DISPLAYED[s]
         assert second is not first and first.closed and not second.closed
-        assert again["application/vnd.jupyter.widget-view+json"] != bundle[
-            "application/vnd.jupyter.widget-view+json"
-        ]
+        assert (
+            again["application/vnd.jupyter.widget-view+json"]
+            != bundle["application/vnd.jupyter.widget-view+json"]
+        )
         assert not kept.closed
     finally:
         _dashboard._DISPLAYED.pop(s).close()
