@@ -226,6 +226,8 @@ function render({ model, el }) {
   let viewVersion = -1;
   let viewIndex = new Map(); // trial number -> position in view
   let dirtyView = true;
+  let holding = false; // the pointer is over the rows: keep their order (a row under the
+  // pointer must not move away just before a click on its Prune button)
   let frame = 0;
   const pool = [];
 
@@ -406,7 +408,11 @@ function render({ model, el }) {
 
   function draw() {
     frame = 0;
-    if (dirtyView || viewVersion !== store.version) rebuildView();
+    if (dirtyView || (viewVersion !== store.version && !holding)) rebuildView();
+    else if (viewVersion !== store.version) {
+      // Held: the rows keep their places and show their latest data; new rows wait.
+      view = view.map((row) => store.rows.get(row.number) || row);
+    }
     const headHeight = head.offsetHeight;
     const top = Math.max(0, scroller.scrollTop - headHeight);
     const height = Math.max(scroller.clientHeight - headHeight, ROW_HEIGHT);
@@ -525,6 +531,13 @@ function render({ model, el }) {
     }
   });
 
+  body.addEventListener("pointerenter", () => {
+    holding = true;
+  });
+  body.addEventListener("pointerleave", () => {
+    holding = false;
+    schedule();
+  });
   scroller.addEventListener("scroll", schedule, { passive: true });
   const resize = new ResizeObserver(schedule);
   resize.observe(scroller);

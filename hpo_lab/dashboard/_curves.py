@@ -16,6 +16,7 @@ import numpy as np
 from . import _style as st
 from ._hover import params_html, state_word
 from ._model import DashboardModel, TrialRecord
+from ._scale import robust_range
 from ._series import Series
 from ._traces import TraceSpec
 
@@ -60,6 +61,8 @@ class CurvesData(NamedTuple):
         n_points: Points drawn in all (decides SVG or WebGL for ``traces``).
         counts: Curves drawn per state (``RUNNING``, ``COMPLETE``, ``PRUNED``, ``FAIL``).
         message: What to say instead of curves, if there are none.
+        y_range: The value axis's range, when outlying curves are left out of it (None: the
+            axis fits every curve); see :func:`~hpo_lab.dashboard._scale.robust_range`.
     """
 
     series: str | None
@@ -70,6 +73,7 @@ class CurvesData(NamedTuple):
     n_points: int
     counts: dict[str, int]
     message: str | None
+    y_range: tuple[float, float] | None = None
 
 
 def default_series(model: DashboardModel) -> str | None:
@@ -130,6 +134,7 @@ def curves_data(
     traces += finished.traces
     n_points = finished.n_points
     counts = dict(finished.counts)
+    lows, highs = list(finished.lows), list(finished.highs)
 
     running = [
         (n, model.trials[n], curves[n]) for n in model.running() if n in curves and len(curves[n])
@@ -139,6 +144,9 @@ def curves_data(
     live: list[TraceSpec] = []
     heads_x, heads_y, heads_c, heads_n = [], [], [], []
     for number, t, s in running:
+        if (extremes := s.extremes) is not None:
+            lows.append(extremes[0])
+            highs.append(extremes[1])
         x, y = s.display(max_points)
         color = st.running_color(number)
         state = "paused" if t.held else "running"
@@ -230,8 +238,9 @@ def curves_data(
     elif series not in model.by_name:
         message = f"No trial reported {series!r}"
     traces.sort(key=lambda spec: spec.layer)  # bottom to top, as they are drawn
+    y_range = robust_range(lows, highs, log=bool(log_y))
     return CurvesData(
-        series, names, bool(log_y), tuple(traces), tuple(live), n_points, counts, message
+        series, names, bool(log_y), tuple(traces), tuple(live), n_points, counts, message, y_range
     )
 
 
@@ -256,6 +265,8 @@ class _Finished(NamedTuple):
     traces: list[TraceSpec]
     counts: dict[str, int]
     n_points: int
+    lows: list[float]  # each finished curve's smallest and largest finite value
+    highs: list[float]
 
 
 def _finished_traces(
@@ -333,7 +344,14 @@ def _finished_traces(
             )
         )
 
-    result = _Finished(traces, {state: len(items) for state, items in groups.items()}, n_points)
+    ends = [e for items in groups.values() for _, _, s in items if (e := s.extremes) is not None]
+    result = _Finished(
+        traces,
+        {state: len(items) for state, items in groups.items()},
+        n_points,
+        [e[0] for e in ends],
+        [e[1] for e in ends],
+    )
     if cache is not None:
         cache["finished"] = (key, result)
     return result

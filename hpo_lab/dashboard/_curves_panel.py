@@ -57,6 +57,7 @@ class CurvesPanel(Panel):
         self._chunks: dict[str, Any] = {}
         self._history_memo: tuple[Any, HistoryData] | None = None
         self._layout_state: tuple[Any, ...] | None = None
+        self._ranges: dict[str, tuple[float, float] | None] = {}
         self.figure: go.FigureWidget | None = None
         self._syncing = False
 
@@ -182,7 +183,23 @@ class CurvesPanel(Panel):
         # Every change of the frame in one restyle: plotly.js recomputes and redraws the whole
         # figure for each, whatever it holds.
         changes = self.curves.diff(c.traces) + self.live.diff(c.live) + self.history.diff(h.traces)
-        if send_restyle(fig, changes) or relayout:
+        ranges = {}
+        for axis, wanted in (("yaxis", c.y_range), ("yaxis2", h.y_range)):
+            shown = self._ranges.get(axis)
+            if not _same_range(shown, wanted):
+                if wanted is not None:  # some room, so that the next points need no relayout
+                    room = 0.1 * (wanted[1] - wanted[0])
+                    wanted = (wanted[0] - room, wanted[1] + room)
+                self._ranges[axis] = wanted
+                ranges[axis] = wanted
+        if ranges:
+            with fig.batch_update():
+                for axis, wanted in ranges.items():
+                    if wanted is None:
+                        fig.layout[axis].autorange = True
+                    else:
+                        fig.layout[axis].range = list(wanted)
+        if send_restyle(fig, changes) or relayout or ranges:
             self.pacer.sent()
         self._sync_picker(c)
 
@@ -205,6 +222,16 @@ class CurvesPanel(Panel):
     def close(self) -> None:
         if self.figure is not None:
             self.figure.close()
+
+
+def _same_range(shown: tuple[float, float] | None, wanted: tuple[float, float] | None) -> bool:
+    """Whether the axis may keep ``shown`` for ``wanted``: a range is changed when it cuts
+    off what is wanted or shows more than a quarter of room, not for every new point."""
+    if shown is None or wanted is None:
+        return shown is wanted
+    span = wanted[1] - wanted[0]
+    inside = shown[0] <= wanted[0] and shown[1] >= wanted[1]
+    return inside and (shown[1] - shown[0]) <= 1.5 * span
 
 
 def _annotations(c: CurvesData, h: HistoryData) -> list[dict[str, Any]]:

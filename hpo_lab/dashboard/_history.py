@@ -10,6 +10,7 @@ import numpy as np
 from . import _style as st
 from ._hover import fmt_value
 from ._model import DashboardModel
+from ._scale import robust_range
 from ._traces import TraceSpec
 
 
@@ -25,6 +26,8 @@ class HistoryData(NamedTuple):
         best: ``(number, value)`` of the best trial, if any.
         traces: The traces (see :class:`~hpo_lab.dashboard._traces.TraceSpec`).
         message: What to say instead, when no trial has completed.
+        y_range: The value axis's range when outlying values are left out of it (None: it
+            fits them all); see :func:`~hpo_lab.dashboard._scale.robust_range`.
     """
 
     objective: str
@@ -35,6 +38,7 @@ class HistoryData(NamedTuple):
     best: tuple[int, float] | None
     traces: tuple[TraceSpec, ...]
     message: str | None
+    y_range: tuple[float, float] | None = None
 
 
 def history_data(model: DashboardModel, *, selected: int | None = None) -> HistoryData:
@@ -131,8 +135,9 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
                 )
             )
     message = None if len(rows) else "No complete trial yet"
+    y_range = robust_range(values, values)
     return HistoryData(
-        objective, direction, numbers, values, best_so_far, best, tuple(traces), message
+        objective, direction, numbers, values, best_so_far, best, tuple(traces), message, y_range
     )
 
 

@@ -20,7 +20,7 @@ class Series:
         ([0.0, 1.0], [1.5, 1.25], 2)
     """
 
-    __slots__ = ("_cache", "_n", "_step", "_value", "last_time", "version")
+    __slots__ = ("_cache", "_hi", "_lo", "_n", "_step", "_value", "last_time", "version")
 
     def __init__(self, capacity: int = 16) -> None:
         self._step = np.empty(capacity, dtype=np.float64)
@@ -29,6 +29,8 @@ class Series:
         self.version = 0
         self.last_time: float | None = None
         self._cache: tuple[int, int, np.ndarray, np.ndarray] | None = None
+        self._lo = np.inf  # the smallest and largest finite values so far
+        self._hi = -np.inf
 
     def __len__(self) -> int:
         return self._n
@@ -62,6 +64,9 @@ class Series:
         self._reserve(1)
         self._step[self._n] = step
         self._value[self._n] = value
+        if np.isfinite(value):
+            self._lo = min(self._lo, value)
+            self._hi = max(self._hi, value)
         self._n += 1
         self.version += 1
         if when is not None:
@@ -77,10 +82,28 @@ class Series:
         self._reserve(k)
         self._step[self._n : self._n + k] = steps
         self._value[self._n : self._n + k] = values
+        finite = self._value[self._n : self._n + k]
+        finite = finite[np.isfinite(finite)]
+        if len(finite):
+            self._lo = min(self._lo, float(finite.min()))
+            self._hi = max(self._hi, float(finite.max()))
         self._n += k
         self.version += 1
         if last_time is not None:
             self.last_time = last_time
+
+    @property
+    def extremes(self) -> tuple[float, float] | None:
+        """The smallest and largest finite values (None while there is none).
+
+        Example:
+            >>> s = Series()
+            >>> s.append(0, float("nan")); s.extremes is None
+            True
+            >>> s.extend(np.array([1.0, 2.0]), np.array([3.0, float("inf")])); s.extremes
+            (3.0, 3.0)
+        """
+        return None if self._lo > self._hi else (float(self._lo), float(self._hi))
 
     def display(self, max_points: int) -> tuple[np.ndarray, np.ndarray]:
         """The curve downsampled to at most ``max_points`` (cached until the next append)."""

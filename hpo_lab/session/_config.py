@@ -3,9 +3,10 @@ restore them in a new kernel."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,13 +154,14 @@ def open_study(
     study_id = find_study_id(storage, name)
     if study_id is None:
         try:
-            study = optuna.create_study(
-                storage=storage,
-                study_name=name,
-                directions=config.directions,
-                sampler=sampler,
-                pruner=pruner,
-            )
+            with _quiet_optuna():  # "A new study created ...": the session says what it made
+                study = optuna.create_study(
+                    storage=storage,
+                    study_name=name,
+                    directions=config.directions,
+                    sampler=sampler,
+                    pruner=pruner,
+                )
         except optuna.exceptions.DuplicatedStudyError:  # another process made it just now
             return open_study(
                 storage, name, config, sampler, pruner, check_against_stored=check_against_stored
@@ -187,3 +189,17 @@ def open_study(
     if not read_config(storage, study_id):  # a study made by plain Optuna: adopt it
         storage.set_study_system_attr(study_id, CONFIG_ATTR, config.to_json())
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's INFO messages off for the block (its verbosity is restored after)."""
+    before = optuna.logging.get_verbosity()
+    if before > optuna.logging.INFO:
+        yield
+        return
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)

@@ -97,6 +97,29 @@ _HARNESS_JS = """
       });
       return errors;
     },
+    async runCells(path, start, stop, ms) {
+      // Runs cells start..stop-1 one after the other, as a user pressing Shift+Enter would.
+      const w = panel(path);
+      app.shell.activateById(w.id);
+      const errors = [];
+      const deadline = Date.now() + ms;
+      for (let index = start; index < Math.min(stop, w.content.widgets.length); index++) {
+        w.content.activeCellIndex = index;
+        await withTimeout(app.commands.execute('notebook:run-cell'),
+                          Math.max(1, deadline - Date.now()), `cell ${index} timed out`);
+        const cell = w.content.widgets[index];
+        if (cell.model.type !== 'code') continue;
+        for (const o of cell.model.outputs.toJSON()) {
+          if (o.output_type === 'error') {
+            errors.push({cell: index, ename: o.ename, evalue: o.evalue, traceback: o.traceback});
+          }
+        }
+      }
+      return errors;
+    },
+    cellSources(path) {
+      return panel(path).content.widgets.map((cell) => cell.model.sharedModel.getSource());
+    },
   };
 }
 """
@@ -247,6 +270,28 @@ class Notebook:
             trace = _ANSI.sub("", "\n".join(first["traceback"]))
             raise NotebookError(f"cell {first['cell']} of {self.name} raised:\n{trace}")
         return list(errors)
+
+    def run_cells(self, start: int = 0, stop: int | None = None, timeout: float = 120.0) -> None:
+        """Runs cells ``start`` to ``stop - 1`` (default: to the end) one at a time, as a user
+        pressing Shift+Enter does, so that the kernel is free between two steps of a test.
+
+        Raises:
+            NotebookError: If a cell raised.
+        """
+        stop = len(self.cell_sources()) if stop is None else stop
+        with self.lab.timings.measure(f"run cells {start}-{stop - 1} {self.name}"):
+            errors = self.page.evaluate(
+                "([path, a, b, ms]) => window.__hpoHarness.runCells(path, a, b, ms)",
+                [self.name, start, stop, timeout * 1000],
+            )
+        if errors:
+            first = errors[0]
+            trace = _ANSI.sub("", "\n".join(first["traceback"]))
+            raise NotebookError(f"cell {first['cell']} of {self.name} raised:\n{trace}")
+
+    def cell_sources(self) -> list[str]:
+        """The source of every cell, in order."""
+        return list(self.page.evaluate("(p) => window.__hpoHarness.cellSources(p)", self.name))
 
     def execute(self, code: str, timeout: float = 30.0) -> str:
         """Runs ``code`` in the notebook's kernel (no cell is added) and returns its output.

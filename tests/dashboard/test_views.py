@@ -9,7 +9,7 @@ import pytest
 
 from hpo_lab.dashboard import DashboardModel, curves_data, history_data, params_data
 from hpo_lab.dashboard._rows import table_columns, table_rows
-from hpo_lab.events import TrialFinished
+from hpo_lab.events import MetricsReported, TrialFinished
 
 from .conftest import curve_events
 
@@ -160,3 +160,40 @@ def test_table_columns_and_rows(model) -> None:
     assert rows[4]["value"] is None and rows[4]["state"] == "FAIL"
     assert rows[6]["state"] == "RUNNING" and rows[6]["duration"] == 44.0
     assert all(math.isfinite(r["duration"]) for r in rows.values())
+
+
+def test_a_diverging_trial_does_not_flatten_the_axes() -> None:
+    """One trial whose loss explodes to 1e27 is left out of both value axes; without it the
+    axes fit every curve (plotly's autorange)."""
+    from hpo_lab.events import TrialStarted
+
+    def build(diverge: bool) -> DashboardModel:
+        m = DashboardModel("diverge", ["minimize"], metric="loss")
+        events: list = []
+        for n in range(8):
+            events += [TrialStarted(n), *curve_events(n, 10, scale=1.0 + 0.1 * n)]
+            value = 1.0 / 10 * (1.0 + 0.1 * n)
+            events.append(TrialFinished(n, "COMPLETE", (value,)))
+        if diverge:
+            blowup = [1e3**s for s in range(10)]  # up to 1e27
+            events += [TrialStarted(8)]
+            events += [MetricsReported(8, s, {"loss": v}) for s, v in enumerate(blowup)]
+            events.append(TrialFinished(8, "COMPLETE", (blowup[-1],)))
+        m.apply(events)
+        return m
+
+    calm = build(False)
+    assert curves_data(calm).y_range is None
+    assert history_data(calm).y_range is None
+
+    wild = build(True)
+    lo, hi = curves_data(wild).y_range
+    highest_calm = max(1.0 + 0.1 * n for n in range(8))  # step 0 of the last calm trial
+    assert hi >= highest_calm and hi < 2 * highest_calm
+    assert lo <= 0.1 and lo > -0.5
+    lo, hi = history_data(wild).y_range
+    assert 0.17 <= hi < 1.0 and lo <= 0.1
+
+    # On a log axis the range is in decades and leaves the blow-up out too.
+    lo, hi = curves_data(wild, log_y=True).y_range
+    assert hi < 1.0 and lo < math.log10(0.1)
