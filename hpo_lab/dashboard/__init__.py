@@ -6,13 +6,16 @@ a step that applies it to widgets; tabs are :class:`Panel` subclasses, registere
 :func:`register_panel`.
 """
 
+from ._action_log import ActionLogData, action_log_data
 from ._changes import Changes
+from ._controls_panel import ControlsData, ControlsPanel, controls_data
 from ._curves import CurvesData, curves_data
 from ._curves_panel import CurvesPanel
 from ._dashboard import Dashboard
 from ._detail import DetailData, TrialDetail, detail_data
 from ._downsample import downsample, minmax_indices
 from ._history import HistoryData, history_data
+from ._lineage import LineageData, lineage_data
 from ._model import ActionRecord, DashboardModel, HistoryEntry, TrialRecord
 from ._panel import Panel, PanelContext, register_panel, registered_panels, unregister_panel
 from ._params import ParamAxis, ParamsData, params_data
@@ -22,8 +25,11 @@ from ._table import TrialTable
 from ._traces import TraceSpec, TraceSync
 
 __all__ = [
+    "ActionLogData",
     "ActionRecord",
     "Changes",
+    "ControlsData",
+    "ControlsPanel",
     "CurvesData",
     "CurvesPanel",
     "Dashboard",
@@ -31,6 +37,7 @@ __all__ = [
     "DetailData",
     "HistoryData",
     "HistoryEntry",
+    "LineageData",
     "Panel",
     "PanelContext",
     "ParamAxis",
@@ -43,10 +50,13 @@ __all__ = [
     "TrialDetail",
     "TrialRecord",
     "TrialTable",
+    "action_log_data",
+    "controls_data",
     "curves_data",
     "detail_data",
     "downsample",
     "history_data",
+    "lineage_data",
     "minmax_indices",
     "params_data",
     "register_panel",

@@ -22,7 +22,7 @@ import numpy as np
 
 from hpo_lab.events import Event, Subscription
 
-from . import _curves_panel, _params_panel  # noqa: F401  (they register the built-in panels)
+from . import _controls_panel, _curves_panel, _params_panel  # noqa: F401  (they register tabs)
 from ._changes import Changes
 from ._detail import TrialDetail, detail_data
 from ._load import SessionInfo, load_model, session_info, stale_trials, sync_trials
