@@ -72,7 +72,8 @@ def objective(trial: hl.Trial) -> float:
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     for epoch in range(25):
         for i in range(0, len(d.x_train), batch):
-            loss = nn.functional.cross_entropy(model(d.x_train[i:i + batch]), d.y_train[i:i + batch])
+            xb, yb = d.x_train[i:i + batch], d.y_train[i:i + batch]
+            loss = nn.functional.cross_entropy(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
