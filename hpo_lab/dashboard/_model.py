@@ -229,6 +229,8 @@ class DashboardModel:
             attrs = ft.user_attrs
             t.reason = attrs.get("fail_reason") or attrs.get("end_reason") or t.reason
             t.traceback = attrs.get("traceback") or t.traceback
+            if t.parent is None and isinstance(attrs.get("parent"), int):
+                t.parent = attrs["parent"]  # a fork's or PBT child's lineage, kept by Optuna
             if ft.datetime_start is not None and t.started is None:
                 t.started = ft.datetime_start.timestamp()
                 t.note(t.started, "RUNNING", "started")

@@ -160,3 +160,19 @@ def test_a_stored_session_loads_with_series_actions_and_reasons(sessions: list) 
     assert m.best == min(((t.number, t.value) for t in s.trials), key=lambda p: p[1])
     assert isinstance(m.distributions["x"], optuna.distributions.FloatDistribution)
     assert not m.is_numeric("opt")
+
+
+def test_lineage_comes_from_optuna_records_alone() -> None:
+    """A study with a fork's user attributes but no hpo_lab action log still shows lineage."""
+
+    study = optuna.create_study()
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study.add_trial(optuna.trial.create_trial(params={"x": 0.5}, distributions=dist, value=1.0))
+    child = optuna.trial.create_trial(
+        params={"x": 0.2}, distributions=dist, value=0.5, user_attrs={"parent": 0, "fork_step": 3}
+    )
+    study.add_trial(child)
+    m = DashboardModel("lineage", ["minimize"])
+    m.load_trials(study.trials)
+    assert m.trials[1].parent == 0
+    assert m.trials[0].parent is None
