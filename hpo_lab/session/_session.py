@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import optuna
-import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo_lab._devices import resolve_devices
@@ -22,16 +21,11 @@ from hpo_lab.algorithms._samplers import SAMPLERS
 from hpo_lab.checkpoints import CheckpointStore, make_artifact_store
 from hpo_lab.constraints import (
     ConstrainedSampler,
-    Constraints,
     ConstraintSource,
-    is_outcome_expression,
-    make_param_constraint,
-    parse_outcome,
 )
-from hpo_lab.constraints._model import _UNSET
 from hpo_lab.events import ControlApplied, EventBus, TrialFinished
 from hpo_lab.executors import ExecutionContext, TrialOutcome, make_executor
-from hpo_lab.session import _constrain, _scheduling, _summary
+from hpo_lab.session import _scheduling
 from hpo_lab.session._config import (
     SessionConfig,
     SessionNotFoundError,
@@ -44,10 +38,10 @@ from hpo_lab.session._config import (
     read_config,
 )
 from hpo_lab.session._driver import Driver
-from hpo_lab.session._fork import check_overrides, enqueue_fork
 from hpo_lab.session._live import LiveTrials
 from hpo_lab.session._progress import ProgressBar
-from hpo_lab.session._replay import Replayer
+from hpo_lab.session._results import ResultsMixin
+from hpo_lab.session._steering import SteeringMixin
 from hpo_lab.storage import (
     Heartbeat,
     MetricWriter,
@@ -62,7 +56,7 @@ from hpo_lab.storage._liveness import (
     STALE_REASON,
     WORKER_ATTR,
 )
-from hpo_lab.trial import Control, Pause, Prune, Resume, Stop, Trial, TrialSettings
+from hpo_lab.trial import Control, Pause, Prune, Resume, Trial, TrialSettings
 
 _live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
 
@@ -73,7 +67,7 @@ def _short_name(obj: Any, registry: Mapping[str, Any]) -> str | None:
     return type(obj).__name__
 
 
-class Session:
+class Session(SteeringMixin, ResultsMixin):
     """A hyperparameter search you can watch and steer from a notebook.
 
     Trials run in the background (threads of the kernel by default), so the call that starts
@@ -410,198 +404,6 @@ class Session:
         self._driver.set_workers(n_workers)
         self._record("set_workers", {"n_workers": n_workers}, source=source)
 
-    def prune(self, number: int, *, source: str = "code") -> bool:
-        """End running trial ``number`` as PRUNED at its next report.
-
-        Returns:
-            True if the request reached the trial (or, for a trial run by another hpo_lab
-            worker, was posted to the action log those workers read); False if it ended before
-            the request arrived (the action log records which).
-
-        Raises:
-            ValueError: the trial does not exist or has already finished.
-        """
-        return self._control_trial(number, Prune(source=source), "prune")
-
-    def stop_trial(self, number: int, *, source: str = "code") -> bool:
-        """End running trial ``number`` at its next report, keeping its last reported value of
-        the session's metric as its result (COMPLETE). See :meth:`prune` for errors."""
-        return self._control_trial(number, Stop(source=source), "stop_trial")
-
-    def _control_trial(self, number: Any, control: Control, kind: str) -> bool:
-        ft = self._frozen(number)
-        if ft.state != TrialState.RUNNING:
-            raise ValueError(
-                f"trial {number} is {ft.state.name}, not RUNNING: only running trials can be "
-                f"{'pruned' if kind == 'prune' else 'stopped'}"
-            )
-        if self._executor.send(number, control):
-            self._record(kind, {}, source=control.source, trial=number)
-            return True
-        ft = self._frozen(number)
-        if ft.state != TrialState.RUNNING:
-            self._record(
-                kind,
-                {},
-                source=control.source,
-                trial=number,
-                result=f"ignored: the trial ended ({ft.state.name}) first",
-            )
-            return False
-        owner = ft.system_attrs.get(WORKER_ATTR)
-        if owner is None:
-            raise ValueError(
-                f"trial {number} is running outside hpo_lab (plain Optuna); it cannot be "
-                "controlled from here"
-            )
-        # Run by another hpo_lab worker (an 'hpo-lab worker' process, or a cluster task a
-        # previous session started): those read the action log, where _record posts it.
-        self._record(kind, {}, source=control.source, trial=number, result=f"posted for {owner}")
-        return True
-
-    def fork(
-        self,
-        number: int,
-        overrides: Mapping[str, Any] | None = None,
-        *,
-        step: float | None = None,
-        stop_parent: bool = False,
-        source: str = "code",
-        _attrs: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Start a new trial from trial ``number``'s checkpoint with some parameters changed.
-
-        The child gets the parent's parameters updated by ``overrides`` (checked against the
-        search space), and ``trial.load_checkpoint()`` in the child returns the parent's
-        checkpoint at ``step`` (the latest when None). The child runs at once (ahead of the
-        budget, which forks do not use up); its lineage is stored in its user attributes
-        (``parent``, ``fork_step``, ``checkpoint``). The parent's checkpoint is kept from then on.
-
-        Args:
-            number: the parent trial (running or finished).
-            overrides: parameter values to change.
-            step: which of the parent's checkpoints to start from.
-            stop_parent: also stop the parent (if running), keeping its last value.
-
-        Returns:
-            The child's trial number.
-
-        Raises:
-            ValueError / TypeError: unknown parent, no checkpoint (at that step), bad overrides.
-        """
-        if self._objective is None:
-            raise RuntimeError(f"session {self.name!r} has no objective to run the fork with")
-        parent = self._frozen(number)
-        values = check_overrides(parent, overrides)
-        try:
-            ref = self.checkpoints.find(number, step)
-            self.checkpoints.pin(ref)
-        except LookupError as exc:
-            raise ValueError(f"cannot fork trial {number}: {exc}") from None
-        fork_step = int(ref.step) if ref.step.is_integer() else ref.step
-        child, _ = enqueue_fork(
-            self.study, parent, {**parent.params, **values}, fork_step, ref.key, _attrs
-        )
-        self._record(
-            "fork",
-            {"parent": number, "overrides": values, "step": fork_step, "child": child},
-            source=source,
-            trial=number,
-        )
-        if stop_parent and parent.state == TrialState.RUNNING:
-            try:
-                self.stop_trial(number, source=source)
-            except ValueError:
-                pass  # it ended meanwhile
-        self._ensure_executor()
-        self._driver.add_priority(1)
-        return child
-
-    def constrain(
-        self,
-        target: str,
-        *,
-        low: float | None = None,
-        high: float | None = None,
-        choices: Sequence[Any] | None = None,
-        fixed: Any = _UNSET,
-        strict: bool = True,
-        source: str = "code",
-    ) -> Constraints:
-        """Constrain the rest of the search, live.
-
-        - ``constrain("lr", low=1e-3, high=1e-2)`` narrows a float or int range;
-        - ``constrain("optimizer", choices=["adam"])`` restricts a categorical;
-        - ``constrain("dropout", fixed=0.1)`` fixes a parameter;
-        - ``constrain("latency_ms <= 5")`` adds an outcome constraint on any returned objective,
-          reported series (its last value) or numeric user attribute.
-
-        New trials sample inside the constrained space; the sampler keeps its history (it is
-        wrapped, not reset). Outcome constraints are recorded on each trial that ends from now on
-        (Optuna's ``set_constraint``, which TPE, GP and NSGA samplers use) and mark infeasible
-        trials in the dashboard. A constraint on the same parameter or outcome replaces the last.
-
-        Returns:
-            The constraints now in force.
-        """
-        if not isinstance(target, str) or not target.strip():
-            raise TypeError(f"constrain needs a parameter name or 'name <= bound', got {target!r}")
-        current = self._constraints.current()
-        if is_outcome_expression(target):
-            if any(v is not None for v in (low, high, choices)) or fixed is not _UNSET:
-                raise ValueError("an outcome constraint takes no low/high/choices/fixed")
-            oc = parse_outcome(target)
-            _constrain.check_outcome(self, oc, strict)
-            new = current.with_outcome(oc)
-            payload: dict[str, Any] = {"target": target}
-        else:
-            pc = make_param_constraint(
-                target.strip(), low=low, high=high, choices=choices, fixed=fixed
-            )
-            _constrain.check_param(self, pc, strict)
-            new = current.with_param(pc)
-            payload = {"target": pc.name, **{k: v for k, v in pc.to_json().items() if k != "name"}}
-        self._constraints.set(new)
-        self._record("constrain", payload, source=source)
-        return new
-
-    def relax(self, target: str | None = None, *, source: str = "code") -> Constraints:
-        """Remove the constraints on ``target`` (a parameter or outcome name, or an outcome
-        expression); with no target, all of them.
-
-        Raises:
-            ValueError: nothing is constrained on ``target``.
-        """
-        new, removed = self._constraints.current().without(target)
-        if not removed:
-            raise ValueError(
-                f"relax: nothing is constrained on {target!r}; in force: "
-                f"{self._constraints.current().describe()}"
-            )
-        self._constraints.set(new)
-        self._record("relax", {"target": target, "removed": removed}, source=source)
-        return new
-
-    @property
-    def constraints(self) -> Constraints:
-        """The constraints in force (see :meth:`constrain`)."""
-        return self._constraints.current()
-
-    def replay_actions(self, other: Session) -> Replayer:
-        """Re-apply this session's action log to ``other``, each action when ``other`` reaches
-        the point where it was taken (see :mod:`hpo_lab.session._replay`). Returns the replayer;
-        ``.wait()`` blocks until all actions are applied, ``.results`` says how each went."""
-        if not isinstance(other, Session):
-            raise TypeError(f"other must be a Session, got {type(other).__name__}")
-        if other is self:
-            raise ValueError("replay_actions needs another session than this one")
-        return Replayer(self.store.read_actions(self.name), other)
-
-    def unresponsive(self) -> dict[int, float]:
-        """Running trials that have not reported for longer than ``unresponsive_after``:
-        trial number -> seconds of silence. Controls sent to them wait for their next report."""
-        return self._live.unresponsive()
-
     def _broadcast(self, control: Control) -> None:
         for n in self._executor.running():
             self._executor.send(n, control)
@@ -709,148 +511,6 @@ class Session:
         except ValueError:
             return None
         return float(best.value), best.number
-
-    # ------------------------------------------------------------------ results
-    @property
-    def state(self) -> str:
-        """``idle``, ``running``, ``paused``, ``stopping``, ``finished`` or ``stopped``."""
-        return self._driver.state
-
-    @property
-    def metric(self) -> str | None:
-        """The primary reported series."""
-        return self._config.metric
-
-    @property
-    def directions(self) -> list[str]:
-        return [d.name.lower() for d in self._config.directions]
-
-    @property
-    def objective_names(self) -> list[str] | None:
-        return self._config.objective_names
-
-    @property
-    def n_workers(self) -> int:
-        return self._driver.n_workers
-
-    @property
-    def devices(self) -> list[str]:
-        return list(self._devices)
-
-    @property
-    def storage(self) -> StorageSpec:
-        """Where this session's records live."""
-        return self._spec
-
-    @property
-    def running(self) -> list[int]:
-        """Numbers of the trials running now."""
-        return sorted(self._driver.running())
-
-    @property
-    def trials(self) -> list[FrozenTrial]:
-        """All trials (Optuna's FrozenTrial objects), in order."""
-        return self.study.get_trials(deepcopy=False)
-
-    @property
-    def best_trial(self) -> FrozenTrial:
-        """The best complete trial (one objective).
-
-        Raises:
-            ValueError: no trial has completed yet, or the session has several objectives.
-        """
-        if self._config.n_objectives > 1:
-            raise ValueError(
-                f"session {self.name!r} has {self._config.n_objectives} objectives: there is no "
-                "single best trial; use best_trials (the Pareto front)"
-            )
-        try:
-            return self.study.best_trial
-        except ValueError:
-            raise ValueError(f"session {self.name!r} has no complete trial yet") from None
-
-    @property
-    def best_value(self) -> float:
-        return float(self.best_trial.value)
-
-    @property
-    def best_params(self) -> dict[str, Any]:
-        return dict(self.best_trial.params)
-
-    @property
-    def best_trials(self) -> list[FrozenTrial]:
-        """The Pareto-optimal complete trials (the best trial, for one objective)."""
-        return self.study.best_trials
-
-    def trials_dataframe(self, **kwargs: Any) -> pd.DataFrame:
-        """Optuna's ``trials_dataframe`` plus ``last_step``: the last step each trial reported."""
-        return _summary.trials_dataframe(self, **kwargs)
-
-    def metrics(
-        self,
-        trial: int | None = None,
-        *,
-        names: Sequence[str] | None = None,
-        wide: bool | None = None,
-    ) -> pd.DataFrame:
-        """Reported values as a DataFrame.
-
-        Args:
-            trial: one trial's number, or None for every trial.
-            names: only these series.
-            wide: one column per series, indexed by step (the default for one trial), or long
-                format with columns trial, name, step, value, time (the default for all).
-        """
-        if trial is not None:
-            self._frozen(trial)
-        return _summary.metrics_frame(self, trial, names, wide)
-
-    def actions(self) -> pd.DataFrame:
-        """The action log: every control, who asked, when, with what result."""
-        return _summary.actions_frame(self)
-
-    def export(self, trial: Any = None, path: Any = None, format: str | None = None) -> Any:
-        """Write a trial out: a runnable script, a notebook, JSON or YAML.
-
-        The script holds the objective's source as written (captured when the session
-        started), what it uses (imports, helpers, constants, the statements that made its
-        data), the trial's parameters, and a ``__main__`` that runs the objective once with an
-        :class:`hl.FixedTrial` (the same number, so seeds match). Forked trials carry their
-        lineage. Storage URLs, paths and passwords never appear in an export.
-
-        Args:
-            trial: None (the best trial), a trial number, or with several objectives a rule
-                over the Pareto front: ``"knee"``, ``"best:<objective>"`` or weights
-                ``{"error": 2, "params": 1}`` (see :func:`hpo_lab.export.choose_trial`);
-                without one, the error lists the front's trials.
-            path: the file (default ``best.py``, or ``best.<ext>`` for ``format``).
-            format: ``"script"``, ``"notebook"``, ``"json"`` or ``"yaml"`` (default: from
-                ``path``'s suffix, else a script).
-
-        Returns:
-            The path written (a ``pathlib.Path``).
-
-        Example:
-            >>> import hpo_lab as hl
-            >>> def objective(trial):
-            ...     return (trial.suggest_float("x", -10, 10) - 2) ** 2
-            >>> session = hl.Session(objective, storage=":memory:", progress=False, seed=0)
-            >>> session.start(n_trials=5).wait()
-            True
-            >>> import pathlib, tempfile
-            >>> path = pathlib.Path(tempfile.mkdtemp()) / "best.json"
-            >>> session.export(path=path) == path
-            True
-        """
-        from hpo_lab.export import export_session
-
-        return export_session(self, trial, path, format)
-
-    def __repr__(self) -> str:
-        return _summary.text(self)
-
-    def _repr_html_(self) -> str:
-        return _summary.html_summary(self)
 
     # ------------------------------------------------------------------ dashboard
     # The live dashboard (hpo_lab.dashboard). A bare `session` at the end of a cell shows one;
