@@ -17,6 +17,8 @@ from ._model import ActionRecord, DashboardModel, HistoryEntry, TrialRecord
 from ._panel import Panel, PanelContext, register_panel, registered_panels, unregister_panel
 from ._params import ParamAxis, ParamsData, params_data
 from ._params_panel import ParamsPanel
+from ._pareto import ParetoCache, ParetoViewData, pareto_view_data
+from ._pareto_panel import ParetoPanel
 from ._status import StatusBar, StatusData, status_data
 from ._table import TrialTable
 from ._traces import TraceSpec, TraceSync
@@ -36,6 +38,9 @@ __all__ = [
     "ParamAxis",
     "ParamsData",
     "ParamsPanel",
+    "ParetoCache",
+    "ParetoPanel",
+    "ParetoViewData",
     "StatusBar",
     "StatusData",
     "TraceSpec",
@@ -49,6 +54,7 @@ __all__ = [
     "history_data",
     "minmax_indices",
     "params_data",
+    "pareto_view_data",
     "register_panel",
     "registered_panels",
     "status_data",

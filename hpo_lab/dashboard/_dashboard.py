@@ -22,7 +22,11 @@ import numpy as np
 
 from hpo_lab.events import Event, Subscription
 
-from . import _curves_panel, _params_panel  # noqa: F401  (they register the built-in panels)
+from . import (  # noqa: F401  (they register the built-in panels)
+    _curves_panel,
+    _params_panel,
+    _pareto_panel,
+)
 from ._changes import Changes
 from ._detail import TrialDetail, detail_data
 from ._load import SessionInfo, load_model, session_info, stale_trials, sync_trials
