@@ -13,6 +13,8 @@ from ._dashboard import Dashboard
 from ._detail import DetailData, TrialDetail, detail_data
 from ._downsample import downsample, minmax_indices
 from ._history import HistoryData, history_data
+from ._hypergrad import HypergradData, Hyperparameter, hypergrad_data
+from ._hypergrad_panel import HypergradPanel
 from ._model import ActionRecord, DashboardModel, HistoryEntry, TrialRecord
 from ._panel import Panel, PanelContext, register_panel, registered_panels, unregister_panel
 from ._params import ParamAxis, ParamsData, params_data
@@ -33,6 +35,9 @@ __all__ = [
     "DetailData",
     "HistoryData",
     "HistoryEntry",
+    "HypergradData",
+    "HypergradPanel",
+    "Hyperparameter",
     "Panel",
     "PanelContext",
     "ParamAxis",
@@ -52,6 +57,7 @@ __all__ = [
     "detail_data",
     "downsample",
     "history_data",
+    "hypergrad_data",
     "minmax_indices",
     "params_data",
     "pareto_view_data",
