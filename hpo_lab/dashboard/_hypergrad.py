@@ -29,9 +29,8 @@ STATS = ("mean", "min", "max")
 #: What the view shows: see :func:`hypergrad_data`.
 SHOW = ("auto", "selected", "running", "best", "all")
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
-LAYER = {"band": 0, "line": 1}
-#: Legend entries past this many are left out (hover still names every trace).
-MAX_LEGEND = 16
+LAYER = {"band": 0, "line": 1, "legend": 2}
+_NONE = np.array([np.nan])
 
 
 class Hyperparameter(NamedTuple):
@@ -167,59 +166,53 @@ def hypergrad_data(
     trials, message = _pick(model, show, selected, traced, max_trials)
     norms = model.by_name.get(NORM, {})
     traces: list[TraceSpec] = []
-    n_points = 0
     several = len(trials) > 1
-    for rank, number in enumerate(trials):
+    for number in trials:
         series = model.series.get(number, {})
         width = 2.6 if several and number == selected else 1.8
         for k, hp in enumerate(hps):
+            # One trial: a colour per hyperparameter, and a legend entry that hides both its
+            # plots. Several: a colour per trial, a dash per hyperparameter, and the legend
+            # says which is which once (an entry for a trial hides all of its traces).
             color = st.running_color(number) if several else st.RUNNING_PALETTE[k % 10]
             dash = DASHES[k % len(DASHES)] if several else "solid"
-            label = f"#{number} {hp.name}" if several else hp.name
-            legend = rank * len(hps) + k < MAX_LEGEND
-            style = (color, dash, width, label, legend)
+            group = f"trial {number}" if several else hp.name
+            name = f"#{number} {hp.name}" if several else hp.name
+            line = _Style(color, dash, width, name, group, not several, k)
             value, low, high = (series.get(s) if s else None for s in (hp.value, hp.low, hp.high))
             if low is not None and high is not None and len(low) and len(high):
-                spec = _band(number, hp.name, low, high, color, max_points)
-                n_points += len(spec.props["x"])
-                traces.append(spec)
+                traces.append(_band(number, hp.name, low, high, color, group, max_points))
             if value is not None and len(value):
-                what = f"{html.escape(hp.name)}" + (" (mean)" if hp.low else "")
-                spec = _line(
-                    f"value:{number}:{hp.name}", number, value, style, max_points, "", what
+                what = html.escape(hp.name) + (" (mean)" if hp.low else "")
+                traces.append(
+                    _line(f"value:{number}:{hp.name}", number, value, line, max_points, "", what)
                 )
-                n_points += len(spec.props["x"])
-                traces.append(spec)
             grad = series.get(hp.grad) if hp.grad else None
             if grad is not None and len(grad):
-                norm = hp.grad is not None and hp.grad.endswith("/norm")
-                what = f"{'‖' if norm else ''}∂/∂{html.escape(hp.name)}{'‖' if norm else ''}"
-                spec = _line(
-                    f"grad:{number}:{hp.name}",
-                    number,
-                    grad,
-                    (color, dash, width, label, False),
-                    max_points,
-                    "2",
-                    what,
+                bars = "‖" if hp.grad is not None and hp.grad.endswith("/norm") else ""
+                what = f"{bars}∂/∂{html.escape(hp.name)}{bars}"
+                traces.append(
+                    _line(
+                        f"grad:{number}:{hp.name}",
+                        number,
+                        grad,
+                        line._replace(legend=False),
+                        max_points,
+                        "2",
+                        what,
+                    )
                 )
-                n_points += len(spec.props["x"])
-                traces.append(spec)
-        norm_series = norms.get(number)
-        if norm_series is not None and len(norm_series):
+        norm = norms.get(number)
+        group = f"trial {number}"
+        if norm is not None and len(norm):
             color = st.running_color(number) if several else st.MUTED_TEXT
-            label = f"#{number} ‖hypergrad‖" if several else "‖hypergrad‖"
-            spec = _line(
-                f"norm:{number}",
-                number,
-                norm_series,
-                (color, "dot", 1.4, label, rank == 0),
-                max_points,
-                "2",
-                "‖hypergrad‖",
+            style = _Style(
+                color, "dot", 1.4, "‖hypergrad‖", group if several else "norm", not several, 99
             )
-            n_points += len(spec.props["x"])
-            traces.append(spec)
+            traces.append(_line(f"norm:{number}", number, norm, style, max_points, "2", style.name))
+    n_points = sum(len(t.props["x"]) for t in traces)
+    if several:
+        traces += _legend(trials, hps, bool(norms))
     traces.sort(key=lambda s: s.layer)
     if not traced:
         message = (
@@ -265,16 +258,19 @@ def _pick(
     return latest, None
 
 
+class _Style(NamedTuple):
+    color: str
+    dash: str
+    width: float
+    name: str
+    group: str
+    legend: bool
+    rank: int = 0
+
+
 def _line(
-    key: str,
-    number: int,
-    s: Series,
-    style: tuple[str, str, float, str, bool],
-    max_points: int,
-    axis: str,
-    what: str,
+    key: str, number: int, s: Series, style: _Style, max_points: int, axis: str, what: str
 ) -> TraceSpec:
-    color, dash, width, label, legend = style
     x, y = s.display(max_points)
     return TraceSpec(
         key,
@@ -285,10 +281,11 @@ def _line(
             "x": x,
             "y": y,
             "mode": "lines",
-            "line": {"color": color, "width": width, "dash": dash},
-            "name": label,
-            "legendgroup": label,
-            "showlegend": legend,
+            "line": {"color": style.color, "width": style.width, "dash": style.dash},
+            "name": style.name,
+            "legendgroup": style.group,
+            "legendrank": style.rank,
+            "showlegend": style.legend,
             "hovertemplate": f"<b>Trial {number}</b> · {what} %{{y:.4g}} at step %{{x}}"
             "<extra></extra>",
         },
@@ -297,8 +294,40 @@ def _line(
     )
 
 
+def _legend(trials: Iterable[int], hps: Iterable[Hyperparameter], norm: bool) -> list[TraceSpec]:
+    """Legend-only traces for several trials: a colour per trial, a dash per hyperparameter."""
+    items = [(f"trial {n}", f"#{n}", st.running_color(n), "solid") for n in trials]
+    items += [
+        (f"name {hp.name}", hp.name, st.MUTED_TEXT, DASHES[k % len(DASHES)])
+        for k, hp in enumerate(hps)
+    ]
+    if norm:
+        items.append(("name norm", "‖hypergrad‖", st.MUTED_TEXT, "dot"))
+    return [
+        TraceSpec(
+            f"legend:{group}",
+            LAYER["legend"],
+            {
+                "xaxis": "x",
+                "yaxis": "y",
+                "x": _NONE,
+                "y": _NONE,
+                "mode": "lines",
+                "line": {"color": color, "width": 2, "dash": dash},
+                "name": name,
+                "legendgroup": group,
+                "legendrank": rank,
+                "showlegend": True,
+                "hoverinfo": "skip",
+            },
+            token=(name, color, dash, rank),
+        )
+        for rank, (group, name, color, dash) in enumerate(items)
+    ]
+
+
 def _band(
-    number: int, name: str, low: Series, high: Series, color: str, max_points: int
+    number: int, name: str, low: Series, high: Series, color: str, group: str, max_points: int
 ) -> TraceSpec:
     lx, ly = low.display(max_points)
     hx, hy = high.display(max_points)
@@ -315,10 +344,11 @@ def _band(
             "fillcolor": _alpha(color, 0.15),
             "line": {"color": color, "width": 0},
             "name": f"{name} min–max",
+            "legendgroup": group,
             "showlegend": False,
             "hoverinfo": "skip",
         },
-        token=(low.version, high.version, max_points, color),
+        token=(low.version, high.version, max_points, color, group),
         numbers=number,
     )
 

@@ -23,8 +23,8 @@ from ._panel import Panel, register_panel
 from ._send import send_restyle
 from ._traces import TraceSync
 
-VALUES_DOMAIN = (0.56, 1.0)
-GRADS_DOMAIN = (0.0, 0.42)
+VALUES_DOMAIN = (0.54, 1.0)
+GRADS_DOMAIN = (0.0, 0.46)
 SHOW_OPTIONS = (
     ("Selected, else running, else best", "auto"),
     ("Selected trial", "selected"),
@@ -59,7 +59,7 @@ class HypergradPanel(Panel):
         layout = st.base_layout(
             max(height, 420),
             xaxis=st.axis(anchor="y", domain=[0.0, 1.0], showticklabels=False),
-            yaxis=st.axis(domain=list(VALUES_DOMAIN), title={"text": "value"}),
+            yaxis=st.axis(domain=list(VALUES_DOMAIN), title={"text": "hyperparameter"}),
             xaxis2=st.axis(anchor="y2", matches="x", title={"text": "step"}),
             yaxis2=st.axis(
                 domain=list(GRADS_DOMAIN),
@@ -154,10 +154,7 @@ class HypergradPanel(Panel):
 
 
 def _annotations(data: HypergradData) -> list[dict[str, Any]]:
-    out = [
-        st.subplot_title("Hyperparameters", 0.0, y=VALUES_DOMAIN[1]),
-        st.subplot_title("Hypergradients", 0.0, y=GRADS_DOMAIN[1]),
-    ]
+    out = []
     if data.message:
         out.append(
             {

@@ -190,19 +190,19 @@ def auto_reference_point(
     low: Sequence[float], high: Sequence[float], directions: Sequence[str]
 ) -> tuple[float, ...]:
     """:func:`~hpo_lab.analysis.suggest_reference_point` for points spanning ``low`` to ``high``
-    per objective, rounded outwards to a round number (a multiple of the power of ten below the
-    range), so that it reads well in the fields and moves rarely as trials arrive (each move
-    recomputes the hypervolume history).
+    per objective, rounded outwards to a round number (a multiple of the power of ten below a
+    quarter of the range), so that it reads well in the fields and moves rarely as trials arrive
+    (each move recomputes the hypervolume history).
 
     Example:
         >>> auto_reference_point([0.02, 1210], [0.3, 70_000], ["minimize", "minimize"])
-        (0.4, 80000.0)
+        (0.33, 80000.0)
     """
     ref = suggest_reference_point([list(low), list(high)], list(directions))
     out = []
     for r, lo, hi, d in zip(ref, low, high, directions):
         span = float(hi - lo) or max(abs(float(hi)), 1.0)
-        step = 10.0 ** math.floor(math.log10(span))
+        step = 10.0 ** math.floor(math.log10(span / 4))
         q = (math.ceil if d == "minimize" else math.floor)(round(r / step, 9)) * step
         out.append(round(q, 12) + 0.0)
     return tuple(out)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -66,7 +67,6 @@ class ParetoPanel(Panel):
         self.figure: go.FigureWidget | None = None
         self._cache = ParetoCache()
         self._reader = FeasibilityReader(context.session)
-        self._layout_key: tuple[Any, ...] | None = None
         self._decor_key: tuple[Any, ...] | None = None
         self._selectable: set[int] = set()
         self._selector: Any = None
@@ -82,15 +82,15 @@ class ParetoPanel(Panel):
     # ------------------------------------------------------------------ build
     def build(self) -> w.Widget:
         height = int(self.context.options.get("height", 400))
+        model = self.context.model
         self.figure = go.FigureWidget(
-            layout=st.base_layout(height, dragmode="select", selectdirection="any")
+            layout=_layout(model.objective_labels, model.directions, height)
         )
         self.figure.add_class("hpo-dash-figure")
         self.figure.add_class("hpo-dash-pareto-figure")
         self.pacer = FramePacer(self.figure, on_ready=lambda: self.context.flush(self))
         self.points = TraceSync(self.figure, on_click=self.context.select)
         self.hv = TraceSync(self.figure, on_click=self.context.select, layer_base=100)
-        model = self.context.model
         labels = model.objective_labels
         self.fields = [
             w.FloatText(description=name, layout=w.Layout(width="180px")) for name in labels
@@ -166,12 +166,6 @@ class ParetoPanel(Panel):
         if fig is None:
             raise RuntimeError("ParetoPanel.apply called before build()")
         self._data = data
-        layout_key = (data.pairs, data.names, data.directions)
-        if layout_key != self._layout_key:
-            self._layout_key = layout_key
-            with fig.batch_update():
-                for key, value in _layout(data, int(self.context.options.get("height", 400))):
-                    fig.layout[key] = value
         if data.n_points > GL_THRESHOLD and not self.points.gl:
             self.points.clear()
             self.points.gl = True
@@ -391,69 +385,62 @@ def _pretty(expr: str) -> str:
     return expr
 
 
-def _grid(data: ParetoViewData) -> dict[int, tuple[float, float, float, float]]:
+def _pairs(m: int) -> tuple[tuple[int, int], ...]:
+    return tuple((i, j) for i in range(m) for j in range(i + 1, m))
+
+
+def _grid(m: int) -> dict[int, tuple[float, float, float, float]]:
     """Each pair's ``(x0, x1, y0, y1)`` in paper fractions: one cell each, a lower triangle."""
-    m = len(data.names)
     cells = m - 1
     gap_x, gap_y = 0.06, 0.1 if cells > 1 else 0.0
     width = (SCATTER_RIGHT - gap_x * (cells - 1)) / cells
     height = (1 - gap_y * (cells - 1)) / cells
     out = {}
-    for p, (i, j) in enumerate(data.pairs):
+    for p, (i, j) in enumerate(_pairs(m)):
         row, col = j - 1, i
         x0 = col * (width + gap_x)
         y1 = 1 - row * (height + gap_y)
-        out[p] = (x0, x0 + width, y1 - height, y1)
+        out[p] = (x0, min(x0 + width, 1.0), max(y1 - height, 0.0), y1)  # no -1e-17
     return out
 
 
-def _arrow(data: ParetoViewData, k: int) -> str:
-    return f"{data.names[k]} {'↓' if data.directions[k] == 'minimize' else '↑'}"
+def _layout(names: Sequence[str], directions: Sequence[str], height: int) -> dict[str, Any]:
+    """The figure's layout: a scatter per pair of objectives, the hypervolume on the right.
 
+    Given when the figure is made: a later change of ``height`` would make plotly.js stop
+    fitting the figure to its container's width.
+    """
+    m = len(names)
+    pairs = _pairs(m)
 
-def _layout(data: ParetoViewData, height: int) -> list[tuple[str, Any]]:
-    m = len(data.names)
-    out: list[tuple[str, Any]] = []
-    if m > 2:
-        out.append(("height", max(height, CELL_HEIGHT * (m - 1) + 40)))
-    for p, (x0, x1, y0, y1) in _grid(data).items():
-        i, j = data.pairs[p]
+    def title(k: int) -> str:
+        return f"{names[k]} {'↓' if directions[k] == 'minimize' else '↑'}"
+
+    axes: dict[str, Any] = {}
+    for p, (x0, x1, y0, y1) in _grid(m).items():
+        i, j = pairs[p]
         suffix = "" if p == 0 else str(p + 1)
-        out.append(
-            (
-                f"xaxis{suffix}",
-                st.axis(
-                    domain=[x0, x1],
-                    anchor=f"y{suffix}",
-                    title={"text": _arrow(data, i) if j == m - 1 else ""},
-                ),
-            )
+        axes[f"xaxis{suffix}"] = st.axis(
+            domain=[x0, x1], anchor=f"y{suffix}", title={"text": title(i) if j == m - 1 else ""}
         )
-        out.append(
-            (
-                f"yaxis{suffix}",
-                st.axis(
-                    domain=[y0, y1],
-                    anchor=f"x{suffix}",
-                    title={"text": _arrow(data, j) if i == 0 else ""},
-                ),
-            )
+        axes[f"yaxis{suffix}"] = st.axis(
+            domain=[y0, y1], anchor=f"x{suffix}", title={"text": title(j) if i == 0 else ""}
         )
-    hv = str(len(data.pairs) + 1)
-    out.append(
-        (f"xaxis{hv}", st.axis(domain=[HV_LEFT, 1.0], anchor=f"y{hv}", title={"text": "trials"}))
+    hv = str(len(pairs) + 1)
+    axes[f"xaxis{hv}"] = st.axis(domain=[HV_LEFT, 1.0], anchor=f"y{hv}", title={"text": "trials"})
+    axes[f"yaxis{hv}"] = st.axis(anchor=f"x{hv}")
+    layout = st.base_layout(
+        max(height, CELL_HEIGHT * (m - 1) + 40) if m > 2 else height,
+        dragmode="select",
+        selectdirection="any",
+        **axes,
     )
-    out.append((f"yaxis{hv}", st.axis(anchor=f"x{hv}", title={"text": "hypervolume"})))
-    out.append(("legend", {**st.base_layout(0)["legend"], "x": 0, "y": 1.06}))
-    return out
+    layout["legend"].update({"x": 0, "y": 1.04})
+    return layout
 
 
 def _annotations(data: ParetoViewData) -> list[dict[str, Any]]:
-    title = "Pareto front" if len(data.pairs) <= 1 else "Pareto front · every pair of objectives"
-    out = [
-        st.subplot_title(title, SCATTER_RIGHT, y=1.06, anchor="right"),
-        st.subplot_title("Hypervolume", HV_LEFT, y=1.0),
-    ]
+    out = [st.subplot_title("Hypervolume", HV_LEFT, y=1.0)]
     if data.message:
         out.append(
             {

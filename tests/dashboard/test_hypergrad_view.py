@@ -112,6 +112,9 @@ def test_one_trace_per_hyperparameter_values_above_gradients_below(model) -> Non
     assert lr2["line"]["color"] == w2["line"]["color"] != lr3["line"]["color"]
     assert lr2["line"]["dash"] != w2["line"]["dash"] and lr2["name"] == "#2 lr"
     assert lr2["line"]["width"] > lr3["line"]["width"]  # the selected one stands out
+    assert not lr2["showlegend"] and lr2["legendgroup"] == "trial 2"  # its legend entry hides it
+    legend = [t.props["name"] for t in two.values() if t.key.startswith("legend:")]
+    assert legend == ["#2", "#3", "lr", "w", "‖hypergrad‖"]
 
 
 def test_long_traces_are_downsampled_and_tokens_follow_new_points(model) -> None:
@@ -170,8 +173,16 @@ def test_the_tab_appears_with_the_first_trace_and_draws_it_live(sessions, boards
     board.select(other)
     assert panel.traces.keys[0].split(":")[1] == str(other)
     panel.picker.value = "all"
-    shown = [t for t in panel.figure.data if t.visible and t.yaxis == "y"]
-    assert len(shown) == 3 * 2
+    assert len([k for k in panel.traces.keys if k.startswith("value:")]) == 3 * 2
+    legend = sorted((t.legendrank, t.name) for t in panel.figure.data if t.showlegend)
+    assert [name for _, name in legend] == [
+        "#0",
+        "#1",
+        "#2",
+        "lr/group0",
+        "lr/group1",
+        "‖hypergrad‖",
+    ]
     trace = panel.traces.trace(f"value:{best}:lr/group1")
     trace._dispatch_on_click(Points(point_inds=[3]), None)
     assert board.selected == best

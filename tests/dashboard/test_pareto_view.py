@@ -127,18 +127,18 @@ def test_three_objectives_make_a_scatter_matrix() -> None:
 
 def test_the_suggested_reference_point_is_round_and_worse_than_every_point() -> None:
     assert auto_reference_point([0.02, 1210], [0.3, 70_000], ["minimize", "minimize"]) == (
-        0.4,
+        0.33,
         80_000.0,
     )
     assert auto_reference_point([0.5], [0.97], ["maximize"]) == (0.4,)
-    assert auto_reference_point([2.0], [2.0], ["minimize"]) == (3.0,)  # one value: its scale
+    assert auto_reference_point([2.0], [2.0], ["minimize"]) == (2.2,)  # one value: its scale
     m = line_model(4)
-    data = pareto_view_data(m, infeasible={9})  # trial 9 (the worst) does not count
+    data = pareto_view_data(m, infeasible={9})  # trial 9, x = 1.05, does not count
     assert data.auto_reference
     assert data.reference_point == auto_reference_point(
-        [0.0, 0.0], [1.05, 1.05], ["minimize", "minimize"]
+        [0.0, 0.0], [1.0, 1.05], ["minimize", "minimize"]
     )
-    assert all(r > 1.05 for r in data.reference_point)
+    assert data.reference_point == (1.1, 1.2)
 
 
 def test_the_selected_trial_is_marked_on_every_scatter() -> None:
