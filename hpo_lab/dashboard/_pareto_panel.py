@@ -19,6 +19,7 @@ import ipywidgets as w
 import plotly.graph_objects as go
 
 from . import _style as st
+from ._brush import BrushRelay
 from ._changes import Changes
 from ._feasibility import FeasibilityReader
 from ._hover import fmt_value
@@ -68,8 +69,6 @@ class ParetoPanel(Panel):
         self._cache = ParetoCache()
         self._reader = FeasibilityReader(context.session)
         self._decor_key: tuple[Any, ...] | None = None
-        self._selectable: set[int] = set()
-        self._selector: Any = None
         self._brushed: dict[int, set[int]] = {}
         self._region: tuple[int, tuple[str, ...]] | None = None
         self._data: ParetoViewData | None = None
@@ -136,7 +135,9 @@ class ParetoPanel(Panel):
         )
         self.relax_button.add_class("hpo-dash-pareto-relax")
         self.relax_button.on_click(lambda _: self.relax_objectives())
-        brush_bar = w.HBox([self.region, self.constrain_button, self.relax_button])
+        self.relay = BrushRelay(target="hpo-dash-pareto-figure")
+        self.relay.on_brush(self._on_brush)
+        brush_bar = w.HBox([self.region, self.constrain_button, self.relax_button, self.relay])
         brush_bar.add_class("hpo-dash-toolbar")
         box = w.VBox([ref_bar, brush_bar, self.figure])
         box.add_class("hpo-dash-pareto")
@@ -169,10 +170,8 @@ class ParetoPanel(Panel):
         if data.n_points > GL_THRESHOLD and not self.points.gl:
             self.points.clear()
             self.points.gl = True
-            self._selectable.clear()
         self.points.prepare(data.traces)
         self.hv.prepare(data.hv_traces)
-        self._watch_selections()
         decor_key = (data.message, data.bounds, data.pairs)
         relayout = decor_key != self._decor_key
         if relayout:
@@ -193,6 +192,7 @@ class ParetoPanel(Panel):
     def close(self) -> None:
         if self.figure is not None:
             self.figure.close()
+            self.relay.close()
 
     # ------------------------------------------------------------------ reference point
     def set_reference_point(self, point: Any) -> None:
@@ -240,44 +240,22 @@ class ParetoPanel(Panel):
             self._syncing = False
 
     # ------------------------------------------------------------------ brushing
-    def _watch_selections(self) -> None:
-        """Makes every point trace report box and lasso selections (new traces only)."""
-        for key in self.points.keys:
-            if not key.startswith(("front:", "dominated:", "infeasible:")):
-                continue
-            trace = self.points.trace(key)
-            if id(trace) not in self._selectable:
-                self._selectable.add(id(trace))
-                trace.on_selection(self._on_selection)
-                trace.on_deselect(self._on_deselect)
-
-    def _on_selection(self, trace: Any, points: Any, selector: Any) -> None:
-        """plotly calls this for each trace of one selection, with the same ``selector``."""
+    def _on_brush(self, points: list[tuple[str, int]]) -> None:
+        """A selection in the browser: ``(xaxis, trial number)`` of each point brushed."""
         with self.context.lock:
-            if selector is not self._selector:
-                self._selector = selector
-                self._brushed = {}
-            if not points.point_inds:
-                return
-            key = next((k for k in self.points.keys if self.points.trace(k) is trace), None)
-            if key is None:
-                return
-            pair = int(key.split(":")[1])
-            picked = {self.points.number_at(trace, i) for i in points.point_inds}
-            self._brushed.setdefault(pair, set()).update(n for n in picked if n is not None)
-            self._show_region()
-
-    def _on_deselect(self, trace: Any, points: Any) -> None:
-        with self.context.lock:
-            self._selector = None
-            self._brushed = {}
+            n_pairs = len(self._data.pairs) if self._data is not None else 0
+            brushed: dict[int, set[int]] = {}
+            for axis, number in points:
+                pair = int(axis[1:] or 1) - 1
+                if 0 <= pair < n_pairs:  # not the hypervolume's
+                    brushed.setdefault(pair, set()).add(number)
+            self._brushed = brushed
             self._show_region()
 
     def brush(self, pair: int, numbers: Any) -> tuple[str, ...]:
         """Brushes trials ``numbers`` on scatter ``pair`` (as a box selection does); returns the
         constraints that :meth:`constrain_to_region` would add."""
         with self.context.lock:
-            self._selector = None
             self._brushed = {int(pair): {int(n) for n in numbers}}
             self._show_region()
             return self._region[1] if self._region is not None else ()
@@ -350,7 +328,7 @@ class ParetoPanel(Panel):
             self._say(f"constrain: {exc}", error=True)
             return False
         with self.context.lock:
-            self._brushed, self._selector = {}, None
+            self._brushed = {}
             self._show_region()
             self._clear_selection()
         self._say("Constrained the rest of the search: " + ", ".join(map(_pretty, exprs)))

@@ -159,6 +159,7 @@ def test_clicking_a_point_on_the_front_selects_its_trial(pareto: Notebook) -> No
           .find((g) => g.__data__[0].trace.name === 'on the front');
         const pts = g.querySelectorAll('path.point');
         const pt = pts[Math.floor(pts.length / 2)];
+        pt.scrollIntoView({{block: 'center'}});  // the mouse only reaches the viewport
         const box = pt.getBoundingClientRect();
         const trace = g.__data__[0].trace;
         return {{x: box.x + box.width / 2, y: box.y + box.height / 2,
@@ -176,6 +177,43 @@ def test_clicking_a_point_on_the_front_selects_its_trial(pareto: Notebook) -> No
     )
     nb.page.mouse.move(0, 0)
     nb.screenshot("views-pareto-selected", ".hpo-dash")
+
+
+def test_brushing_the_front_and_constraining_reaches_the_session(pareto: Notebook) -> None:
+    nb = pareto
+    box = nb.page.evaluate(
+        f"""() => {{
+        const gd = document.querySelector('{PARETO}');
+        const g = [...gd.querySelectorAll('g.trace.scatter')]
+          .find((g) => g.__data__[0].trace.name === 'on the front');
+        const points = [...g.querySelectorAll('path.point')].slice(-3);  // three smallest sizes
+        points[0].scrollIntoView({{block: 'center'}});  // the mouse only reaches the viewport
+        const boxes = points.map((p) => p.getBoundingClientRect());
+        return {{x0: Math.min(...boxes.map((b) => b.left)) - 6,
+                x1: Math.max(...boxes.map((b) => b.right)) + 6,
+                y0: Math.min(...boxes.map((b) => b.top)) - 6,
+                y1: Math.max(...boxes.map((b) => b.bottom)) + 6}};
+        }}"""
+    )
+    nb.page.mouse.move(box["x0"], box["y0"])
+    nb.page.mouse.down()
+    nb.page.mouse.move(box["x1"], box["y1"], steps=8)
+    nb.page.mouse.up()
+    region = nb.wait_until_kernel("board.panels[2]._region and board.panels[2]._region[1]")
+    assert len(region) >= 1 and all(e.split()[0] in ("err", "size") for e in region)
+    nb.wait_until(
+        "() => document.querySelector('.hpo-dash-pareto-region').textContent.includes('brushed')"
+    )
+    nb.page.mouse.move(0, 0)
+    nb.screenshot("views-pareto-brushed", ".hpo-dash")
+    before = nb.evaluate("len(session.actions())")
+    nb.page.locator("button.hpo-dash-pareto-constrain").click()
+    keys = nb.wait_until_kernel(
+        "sorted(f'{c.name} {c.op} {c.bound:g}' for c in session.constraints.outcomes)"
+    )
+    assert set(region) <= set(keys)  # size <= 85 stays unless the region bounds size
+    sources = nb.evaluate(f"list(session.actions().source)[{before}:]")
+    assert sources and set(sources) == {"dashboard"}
 
 
 def test_three_objectives_make_a_scatter_matrix(pareto: Notebook) -> None:
