@@ -153,8 +153,8 @@ def pareto_view_data(
         model: The dashboard's model (two objectives or more).
         reference_point: The hypervolume's reference point, one value per objective; None: one
             suggested by :func:`auto_reference_point` from the feasible trials.
-        infeasible: Numbers of the complete trials that violate a constraint (it may only grow
-            from one call to the next with the same cache).
+        infeasible: Numbers of the complete trials that violate a constraint (when a trial
+            already drawn changes sides, the cache starts over).
         selected: The selected trial, marked on every scatter.
         chunk: Trials per trace of dominated or infeasible points.
         cache: A :class:`ParetoCache` kept by the caller: only what changed since its last call is

@@ -9,6 +9,7 @@ from plotly.callbacks import Points
 
 import hpo_lab as hl
 from hpo_lab.analysis import IncrementalFront, is_feasible
+from hpo_lab.constraints import OutcomeConstraint
 from hpo_lab.dashboard import Dashboard, ParetoPanel
 
 from .conftest import make_session, settle
@@ -111,14 +112,27 @@ def test_brushing_a_region_constrains_the_rest_of_the_search(run) -> None:
     assert set(log[log.kind == "constrain"].source) == {"dashboard"}
     assert "Constrained the rest of the search" in panel.region.value
 
+    # The 24 trials that ended before are judged by the dashboard, at once.
+    settle(board)
+    constraints = [OutcomeConstraint(c.name, c.op, c.bound) for c in s.constraints.outcomes]
+    names = list(DIRECTIONS)
+
+    def outside(t: Any) -> bool:
+        return any(c.violation(t.values[names.index(c.name)]) > 0 for c in constraints)
+
+    judged = {t.number for t in s.study.trials if outside(t)}
+    assert judged and panel._data.n_infeasible == len(judged)
+    assert not set(panel._data.front) & judged
+
     s.start(n_trials=16).wait()
     settle(board)
     data = panel._data
-    infeasible = {t.number for t in s.study.trials if not is_feasible(t)}
-    assert infeasible and data.n_infeasible == len(infeasible)
-    assert all(n >= 24 for n in infeasible)  # constraints apply to trials that end afterwards
-    assert not set(data.front) & infeasible
-    assert len(trace(panel, "infeasible:0:0").x) == len(infeasible)
+    stored = {t.number for t in s.study.trials if not is_feasible(t)}
+    assert stored and all(n >= 24 for n in stored)  # recorded on trials that end afterwards
+    assert {t.number for t in s.study.trials if outside(t)} == judged | stored
+    assert data.n_infeasible == len(judged | stored)
+    assert not set(data.front) & (judged | stored)
+    assert len(trace(panel, "infeasible:0:0").x) == len(judged | stored)
     assert len(panel.figure.layout.shapes) == len(region)  # a dashed line per bound
     assert "constraints: err ≤" in panel.summary.value
 
@@ -127,6 +141,10 @@ def test_brushing_a_region_constrains_the_rest_of_the_search(run) -> None:
     settle(board)
     assert not s.constraints.outcomes and panel._data.bounds == ()
     assert panel.figure.layout.shapes == ()
+    # Judgements go with the constraints; stored values stay (Optuna's samplers read them).
+    assert panel._data.n_infeasible == len(stored)
+    expected = IncrementalFront.from_study(s.study, reference_point=panel._data.reference_point)
+    assert panel._data.front == expected.front
 
 
 def test_brushing_again_replaces_the_bounds_on_the_brushed_objectives(run) -> None:
