@@ -15,11 +15,15 @@ from ._dashboard import Dashboard
 from ._detail import DetailData, TrialDetail, detail_data
 from ._downsample import downsample, minmax_indices
 from ._history import HistoryData, history_data
+from ._hypergrad import HypergradData, Hyperparameter, hypergrad_data
+from ._hypergrad_panel import HypergradPanel
 from ._lineage import LineageData, lineage_data
 from ._model import ActionRecord, DashboardModel, HistoryEntry, TrialRecord
 from ._panel import Panel, PanelContext, register_panel, registered_panels, unregister_panel
 from ._params import ParamAxis, ParamsData, params_data
 from ._params_panel import ParamsPanel
+from ._pareto import ParetoCache, ParetoViewData, pareto_view_data
+from ._pareto_panel import ParetoPanel
 from ._status import StatusBar, StatusData, status_data
 from ._table import TrialTable
 from ._traces import TraceSpec, TraceSync
@@ -37,12 +41,18 @@ __all__ = [
     "DetailData",
     "HistoryData",
     "HistoryEntry",
+    "HypergradData",
+    "HypergradPanel",
+    "Hyperparameter",
     "LineageData",
     "Panel",
     "PanelContext",
     "ParamAxis",
     "ParamsData",
     "ParamsPanel",
+    "ParetoCache",
+    "ParetoPanel",
+    "ParetoViewData",
     "StatusBar",
     "StatusData",
     "TraceSpec",
@@ -56,9 +66,11 @@ __all__ = [
     "detail_data",
     "downsample",
     "history_data",
+    "hypergrad_data",
     "lineage_data",
     "minmax_indices",
     "params_data",
+    "pareto_view_data",
     "register_panel",
     "registered_panels",
     "status_data",

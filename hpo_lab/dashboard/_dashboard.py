@@ -22,7 +22,13 @@ import numpy as np
 
 from hpo_lab.events import Event, Subscription
 
-from . import _controls_panel, _curves_panel, _params_panel  # noqa: F401  (they register tabs)
+from . import (  # noqa: F401  (they register the built-in panels)
+    _controls_panel,
+    _curves_panel,
+    _hypergrad_panel,
+    _params_panel,
+    _pareto_panel,
+)
 from ._changes import Changes
 from ._detail import TrialDetail, detail_data
 from ._load import SessionInfo, load_model, session_info, stale_trials, sync_trials
@@ -68,7 +74,9 @@ class Dashboard:
         series: The series the learning curves show first (default: the session's metric).
         log_y: Start with a logarithmic value axis for the curves.
         panels: Tabs to show: names or :class:`Panel` classes (default: every registered
-            panel that applies to the session).
+            panel that applies to the session). A panel that does not apply yet (say, the
+            hypergradients before a trial reported one) is asked again as new series, parameters
+            and outcomes arrive, and joins as the last tab once it does.
         max_points: Curves are downsampled to at most this many points each (min/max per bucket).
         budget: Points for all finished curves together (each gets fewer when there are many,
             at least 8): every update makes plotly redraw them all.
@@ -152,9 +160,12 @@ class Dashboard:
                     refresh=self._refresh_panel,
                     flush=self._flush_panel,
                 )
+                applies = {cls: cls.available(self.model) for cls in panel_classes}
                 self.panels: list[Panel] = [
-                    cls(self._context) for cls in panel_classes if cls.available(self.model)
+                    cls(self._context) for cls in panel_classes if applies[cls]
                 ]
+                #: Panels that do not apply yet: asked again by :meth:`_add_later_panels`.
+                self._later = [cls for cls in panel_classes if not applies[cls]]
                 self._build()
                 self._render(changes)
             except BaseException:
@@ -362,6 +373,8 @@ class Dashboard:
             self._pending[name].merge(ch)
         if self._suspended:
             return
+        if self._later and (ch.reset or ch.series_names or ch.param_names or ch.finished):
+            self._add_later_panels()
         now = time.time()
         model = self.model
         tick = now - self._last_tick >= 1.0
@@ -391,6 +404,19 @@ class Dashboard:
         for i, panel in enumerate(self.panels):
             if i == index and self._built.get(panel.name):
                 self._update_panel(panel)
+
+    def _add_later_panels(self) -> None:
+        """Adds, as last tabs, the panels that did not apply before and do now."""
+        for cls in [c for c in self._later if c.available(self.model)]:
+            self._later.remove(cls)
+            panel = cls(self._context)
+            box = w.VBox()
+            box.add_class("hpo-dash-tab")
+            titles = tuple(self._tabs.titles)[: len(self.panels)]
+            self.panels.append(panel)
+            self._pending[panel.name] = Changes.everything()
+            self._tabs.children = (*self._tabs.children, box)
+            self._tabs.titles = (*titles, panel.title)
 
     def _render_status(self, ch: Changes, now: float, tick: bool) -> None:
         if not (tick or ch.states or ch.finished or ch.best or ch.session or ch.reset):
