@@ -234,6 +234,275 @@ sampler such as TPE the extra configurations are not random.
 ]
 
 
+CONTROLS = [
+    md("""
+# Steering a search: prune, fork, constrain, pause — and PBT
+
+A search you can watch is a search you want to steer. This notebook does from code what the
+dashboard's buttons do, on a running search of a digits MLP:
+
+1. **pause** it, look at the running trials, and **prune** the worst one;
+2. **fork** the best one: a new trial that continues from its checkpoint with a smaller learning
+   rate, with its lineage (parent, step) stored;
+3. **constrain** the rest of the search: narrow a range, fix a parameter, and require an
+   outcome (`val_acc >= 0.95`);
+4. **resume**, and read everything back from the **action log**.
+
+Then population-based training (PBT), which is the same fork done automatically, over and over.
+About 20 seconds on two CPU cores.
+"""),
+    code("""
+import time
+
+import optuna
+import pandas as pd
+import plotly.graph_objects as go
+import torch
+from torch import nn
+
+import hpo_lab as hl
+from hpo_lab.examples.digits import evaluate, load_digits_data, make_mlp
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+torch.set_num_threads(1)  # small models: one CPU thread per trial is fastest
+for name in ("controls-digits", "controls-pbt"):  # start afresh when this notebook is run again
+    hl.delete_session(name, missing_ok=True)
+data = load_digits_data()
+"""),
+    md("""
+## An objective that can be forked
+
+A fork starts a new trial from another trial's checkpoint. The objective saves one every epoch
+(`trial.save_checkpoint`) and, at its start, asks for the state it should continue from:
+`trial.load_checkpoint()` returns the parent's checkpoint in a fork, `None` otherwise.
+"""),
+    code("""
+EPOCHS = 30
+
+
+def objective(trial: hl.Trial) -> float:
+    lr = trial.suggest_float("lr", 1e-3, 0.5, log=True)
+    hidden = trial.suggest_int("hidden", 16, 128, log=True)
+    dropout = trial.suggest_float("dropout", 0.0, 0.5)
+    torch.manual_seed(trial.number)
+    model = make_mlp(hidden, 1, dropout)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    start = 0
+    state = trial.load_checkpoint()  # the parent's checkpoint in a fork, else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        for group in opt.param_groups:
+            group["lr"] = lr  # the fork's own learning rate from here on
+        start = state["epoch"] + 1
+    val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+    for epoch in range(start, EPOCHS):
+        for i in range(0, len(data.x_train), 64):
+            loss = nn.functional.cross_entropy(model(data.x_train[i:i + 64]),
+                                               data.y_train[i:i + 64])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+        trial.report(epoch, val_loss=val_loss, val_acc=val_acc)
+        trial.save_checkpoint({"model": model.state_dict(), "opt": opt.state_dict(),
+                               "epoch": epoch})
+    return float(val_loss)
+"""),
+    md("""
+## Start, and follow it live
+
+`session.bus.subscribe(callback)` delivers every event (a batch every 0.1 s, on a thread of its
+own); here it keeps each running trial's latest step and `val_loss`, so the code below can act
+on what it sees, as you would looking at the dashboard.
+"""),
+    code("""
+session = hl.Session(objective, name="controls-digits", metric="val_loss", direction="minimize",
+                     sampler="tpe", pruner="none", n_workers=2, seed=0, progress=False)
+latest = {}  # trial number -> (step, val_loss)
+
+
+def follow(events):
+    for e in events:
+        if isinstance(e, hl.MetricsReported) and "val_loss" in e.values:
+            latest[e.number] = (e.step, e.values["val_loss"])
+
+
+session.bus.subscribe(follow)
+session.start(n_trials=10)
+session.dashboard()  # the same controls as buttons: pause, resume, prune, stop, add trials
+"""),
+    md("""
+## Pause, prune, fork
+
+`pause()` starts no new trials and holds the running ones at their next `report` (pass
+`hold_running=False` to let them finish). While they wait, compare them: prune the worst,
+fork the best with a third of its learning rate — a step decay chosen by hand.
+"""),
+    code("""
+def wait_until(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the search did not get there in time")
+        time.sleep(0.05)
+
+
+# both workers busy, each running trial at least 4 epochs in
+wait_until(lambda: len(session.running) == 2
+           and all(latest.get(n, (-1,))[0] >= 3 for n in session.running))
+session.pause()
+time.sleep(0.3)  # running trials stop at their next report
+held = session.running
+print("state:", session.state, "| held trials (step, val_loss):",
+      {n: (int(latest[n][0]), round(latest[n][1], 3)) for n in held})
+"""),
+    code("""
+worst = max(held, key=lambda n: latest[n][1])
+best = min(held, key=lambda n: latest[n][1])
+session.prune(worst)  # it ends as PRUNED at once: it was waiting at a report
+parent_lr = session.trials[best].params["lr"]
+child = session.fork(best, overrides={"lr": parent_lr / 3})  # from its latest checkpoint
+print(f"pruned trial {worst}; forked trial {best} (lr {parent_lr:.4f}) into trial {child} "
+      f"(lr {parent_lr / 3:.4f})")
+"""),
+    md("""
+## Constrain the rest of the search
+
+Constraints apply to every trial that samples from now on, whatever the sampler (TPE keeps its
+history: it is wrapped, not reset):
+
+- `constrain("lr", low=..., high=...)` narrows a range; `choices=[...]` restricts a categorical;
+  `fixed=...` fixes a parameter;
+- `constrain("val_acc >= 0.95")` is an *outcome* constraint on a returned objective, a reported
+  series (its last value) or a user attribute: each trial that ends from now on is marked
+  feasible or not (Optuna's `set_constraint`, which TPE uses to prefer feasible regions).
+"""),
+    code("""
+session.constrain("lr", low=0.01, high=0.3)
+session.constrain("dropout", fixed=0.0)
+session.constrain("val_acc >= 0.95")
+first_constrained = len(session.trials)  # trials created from here on sample inside
+session.constraints.describe()
+"""),
+    code("""
+session.resume()
+session.wait()
+df = session.trials_dataframe()
+df["val_acc"] = session.metrics(names=["val_acc"]).groupby("trial")["value"].last()
+df["parent"] = pd.array([t.user_attrs.get("parent") for t in session.trials], dtype="Int64")
+df["feasible"] = [hl.analysis.is_feasible(t) for t in session.trials]
+df["constrained"] = df["number"] >= first_constrained
+df[["number", "state", "value", "val_acc", "params_lr", "params_dropout", "params_hidden",
+    "parent", "constrained", "feasible"]]
+"""),
+    md("""
+What to look at: the pruned trial; the fork, whose `parent` is the trial it continued (it keeps
+the parameters it was given: it was created before the constraints); and the `constrained`
+trials, sampled after them, with `lr` within [0.01, 0.3] and `dropout` 0. `feasible` is `False`
+where a trial that ended after the outcome constraint has `val_acc` below 0.95; trials that
+ended before it carry no judgement (`True`).
+
+## Lineage: the fork continued its parent
+
+The child's user attributes hold its lineage, where plain Optuna sees it too: `parent`,
+`fork_step` (the parent's checkpoint it started from) and `checkpoint` (that checkpoint's key).
+Its learning curve starts where the parent's checkpoint was taken:
+"""),
+    code("""
+kid = session.trials[child]
+print({k: kid.user_attrs[k] for k in ("parent", "fork_step", "checkpoint")})
+fig = go.Figure()
+for number, label in ((best, f"parent (trial {best}), lr {parent_lr:.4f}"),
+                      (child, f"fork (trial {child}), lr {parent_lr / 3:.4f}")):
+    curve = session.metrics(number)["val_loss"]
+    fig.add_scatter(x=curve.index, y=curve.values, mode="lines+markers", name=label)
+fig.add_vline(x=kid.user_attrs["fork_step"], line_dash="dot")
+fig.update_layout(xaxis_title="epoch", yaxis_title="val_loss", height=350)
+fig
+"""),
+    md("""
+## The action log
+
+Every control — from code, the dashboard, a scheduler or a replay — is recorded with who asked,
+when, what, the result, and where the search stood (`_at`: trials created and finished so far,
+and the step of the trial it concerned). `session.replay_actions(other_session)` re-applies
+the log to another session, each action when that session reaches the same point.
+"""),
+    code("""
+log = session.actions()
+log[["time", "source", "kind", "trial", "result", "payload"]]
+"""),
+    md("""
+## Population-based training
+
+PBT (Jaderberg et al. 2017) runs a population of trials in parallel and, every `interval`
+epochs, replaces the worst quarter by forks of the best quarter with perturbed hyperparameters
+(here the learning rate, times 0.8 or 1.2, or redrawn). Good weights spread, and each lineage
+ends up following a learning-rate *schedule* found on the way — something one fixed rate per
+trial cannot express. `hpo_lab.examples.pbt_digits.pbt_objective` is a fork-aware objective like
+the one above (plain SGD, 8 epochs).
+"""),
+    code("""
+from hpo_lab.examples.pbt_digits import pbt_objective
+
+pbt = hl.PBT(population=8, interval=1, quantile=0.25, seed=0)
+pbt_session = hl.Session(pbt_objective, name="controls-pbt", metric="val_loss",
+                         sampler="random", pruner="none", n_workers=8, seed=0,
+                         progress=False, scheduler=pbt, keep_checkpoints=2)
+pbt_session.start(n_trials=8).wait()
+print(len(pbt.decisions), "replacements")
+pd.DataFrame(pbt.decisions, columns=["boundary", "replaced", "donor", "child", "generation",
+                                    "overrides"])
+"""),
+    md("""
+Follow the winner's lineage back to the start: each ancestor trained for a while with its own
+learning rate, then its weights went on in a fork. The stored `hyper/lr` series, drawn along the
+lineage, is the schedule PBT found.
+"""),
+    code("""
+done = [t for t in pbt_session.trials if t.state.name == "COMPLETE"]
+winner = min(done, key=lambda t: t.value)
+lineage, t = [], winner
+while True:
+    lineage.append(t)
+    if t.user_attrs.get("parent") is None:
+        break
+    t = pbt_session.trials[t.user_attrs["parent"]]
+lineage.reverse()
+fig = go.Figure()
+for i, t in enumerate(lineage):  # each member's part: after its fork step, to its child's
+    after = t.user_attrs.get("fork_step", -1)
+    until = lineage[i + 1].user_attrs["fork_step"] if i + 1 < len(lineage) else 1e9
+    lr = pbt_session.metrics(t.number)["hyper/lr"]
+    part = lr[(lr.index > after) & (lr.index <= until)]
+    fig.add_scatter(x=part.index, y=part.values, mode="lines+markers",
+                    name=f"trial {t.number}")
+fig.update_layout(title=f"the learning rate along trial {winner.number}'s lineage "
+                        f"(val_loss {winner.value:.4f})", xaxis_title="epoch",
+                  yaxis_title="lr", yaxis_type="log", height=350)
+fig
+"""),
+    md("""
+PBT decides when a member reports (events reach the scheduler in batches every 0.05 s), so with
+epochs this short a member often finishes before its replacement lands, and only a few
+replacements happen; with epochs of seconds or minutes there are many more.
+
+Is it worth it? `hpo_lab.examples.pbt_digits.compare` runs PBT and random search with the same
+population and gives random search as many epochs as PBT used; one run of each is noisy (trials
+in threads share PyTorch's random generator, and a population of 8 on a small problem can be
+lucky or not), so `benchmarks/pbt_vs_random.py` runs several seeds:
+
+```python
+from hpo_lab.examples.pbt_digits import compare
+result = compare(population=8, interval=2, epochs=16, seed=0)
+result.pbt_best, result.random_best, result.pbt_epochs, result.random_epochs
+```
+"""),
+]
+
+
 NOTEBOOKS = {
     "multi_fidelity.ipynb": MULTI_FIDELITY,
+    "controls.ipynb": CONTROLS,
 }
