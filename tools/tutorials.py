@@ -704,8 +704,160 @@ new kernel finds them, and `session.metrics(n)` gives one trial's as a table.
 ]
 
 
+MULTI_OBJECTIVE = [
+    md("""
+# Several objectives: the Pareto front
+
+A bigger network classifies digits better but costs more parameters (memory, latency). There is
+no single best model, only *trade-offs*: a model is **Pareto-optimal** when no other model is
+better on one objective without being worse on another. The set of them is the **Pareto front**;
+the search's job is to find it, and yours is to pick a point on it.
+
+This notebook searches a digits MLP's width, depth, learning rate and dropout for two objectives
+— validation error and parameter count, both minimised — with an outcome constraint, then draws
+the front and its hypervolume from `hpo_lab.analysis` and picks trials from the front by stated
+rules. About 15 seconds on two CPU cores.
+"""),
+    code("""
+import functools
+
+import optuna
+import pandas as pd
+import plotly.graph_objects as go
+import torch
+
+import hpo_lab as hl
+from hpo_lab.analysis import IncrementalFront, pareto_front_data, suggest_reference_point
+from hpo_lab.examples.digits_multi import DIRECTIONS, digits_multi_objective
+from hpo_lab.export import choose_trial
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+torch.set_num_threads(1)  # small models: one CPU thread per trial is fastest
+hl.delete_session("multi-objective-digits", missing_ok=True)  # start afresh on a re-run
+DIRECTIONS
+"""),
+    md("""
+## Named objectives
+
+`digits_multi_objective` returns a dict — `{"val_error": ..., "params": ..., "latency_ms": ...}`
+— and `directions=` names the objectives the session optimises (the others are kept as user
+attributes). `metric="val_error"` is the series the dashboard's learning curves show.
+
+The sampler is multi-objective TPE (`sampler="tpe"`; the default with several objectives is
+NSGA-II, `"nsga2"`, a genetic algorithm whose first generation of 50 random trials is more
+than this whole search).
+
+An **outcome constraint** says which results count at all: here, models with more than 10 %
+validation error are of no use, so `constrain("val_error <= 0.1")` marks them *infeasible*.
+They stay in the study, drawn apart; they never join the front, and TPE uses the constraint to
+prefer the feasible region. Constraints can also be added while a search runs (the *controls*
+notebook does that).
+"""),
+    code("""
+session = hl.Session(functools.partial(digits_multi_objective, epochs=6),
+                     name="multi-objective-digits", directions=DIRECTIONS, metric="val_error",
+                     sampler="tpe", n_workers=2, seed=0, progress=False)
+session.constrain("val_error <= 0.1")
+session.start(n_trials=30)
+session.dashboard()
+"""),
+    code("""
+session.wait()
+df = session.trials_dataframe()
+df["feasible"] = [hl.analysis.is_feasible(t) for t in session.trials]
+df[["number", "values_val_error", "values_params", "params_hidden", "params_layers",
+    "user_attrs_latency_ms", "feasible"]].sort_values("values_params").head(10)
+"""),
+    md("""
+## The front, computed then drawn
+
+`pareto_front_data(session, reference_point=...)` returns a small record: the front (sorted by
+the first objective), the dominated and the infeasible points, and the **hypervolume** — the
+area the front dominates up to a *reference point* that is worse than every point that should
+count. The larger the hypervolume, the better the front. `suggest_reference_point` puts the
+reference just beyond the worst feasible values.
+"""),
+    code("""
+feasible = pareto_front_data(session)
+ref = suggest_reference_point([p.values for p in feasible.front + feasible.dominated],
+                              DIRECTIONS)
+data = pareto_front_data(session, reference_point=ref)
+front = IncrementalFront.from_study(session, reference_point=ref)
+print(f"{len(data.front)} trials on the front, {len(data.dominated)} dominated, "
+      f"{len(data.infeasible)} infeasible; reference point {ref}; "
+      f"hypervolume {data.hypervolume:.4g}")
+pd.DataFrame([{"trial": p.number, **dict(zip(data.names, p.values))} for p in data.front])
+"""),
+    code("""
+def points(pts):
+    return [p.values[0] for p in pts], [p.values[1] for p in pts], [p.number for p in pts]
+
+
+fig = go.Figure()
+line = front.step_line()  # the staircase the front dominates, closed at the reference point
+fig.add_scatter(x=line.x, y=line.y, mode="lines", name="front (staircase)",
+                line={"shape": "linear", "color": "#1f77b4"})
+for pts, name, marker in ((data.infeasible, "infeasible (val_error > 0.1)",
+                           {"symbol": "x", "color": "#cccccc"}),
+                          (data.dominated, "dominated", {"color": "#9ecae1"}),
+                          (data.front, "Pareto front", {"color": "#1f77b4", "size": 10})):
+    x, y, numbers = points(pts)
+    fig.add_scatter(x=x, y=y, mode="markers", name=name, marker=marker, text=numbers,
+                    hovertemplate="trial %{text}: error %{x:.3f}, %{y} params")
+fig.update_layout(xaxis_title="validation error", yaxis_title="parameters", yaxis_type="log",
+                  height=420)
+fig
+"""),
+    md("""
+The hypervolume after each trial shows how the search improved the front: flat steps are trials
+that did not change it (dominated or infeasible).
+"""),
+    code("""
+history = front.hypervolume_history()
+fig = go.Figure(go.Scatter(x=list(history.numbers), y=list(history.values), mode="lines+markers"))
+fig.update_layout(xaxis_title="trial", yaxis_title="hypervolume", height=300)
+fig
+"""),
+    md("""
+## Picking a trial from the front
+
+No trial is "the best" — `session.best_trial` says so, and `session.export()` without a choice
+lists the front. A choice needs a stated rule; `hpo_lab.export.choose_trial` knows three, and
+`session.export(trial=...)` takes the same ones:
+
+- `"best:val_error"` (or `"best:params"`): the front's best on one objective;
+- `"knee"`: the point where the trade-off turns — the smallest sum of the two objectives, each
+  scaled to [0, 1] over the front;
+- weights, e.g. `{"val_error": 3, "params": 1}`: the smallest weighted sum of the scaled
+  objectives (here error counts three times as much as size).
+"""),
+    code("""
+rows = []
+for rule in ("best:val_error", "knee", {"val_error": 3, "params": 1}, "best:params"):
+    choice = choose_trial(session.study, rule, names=session.objective_names)
+    t = choice.trial
+    rows.append({"rule": str(rule), "trial": t.number, "val_error": t.values[0],
+                 "params": int(t.values[1]), "hidden": t.params["hidden"],
+                 "layers": t.params["layers"]})
+pd.DataFrame(rows).set_index("rule")
+"""),
+    code("""
+knee = choose_trial(session.study, "knee", names=session.objective_names)
+print(knee.description)
+session.metrics(knee.trial.number)  # its learning curves, as for any trial
+"""),
+    md("""
+`session.export(trial="knee", path="knee.py")` writes that trial as a runnable script (see the
+*export and resume* notebook). For three objectives — add `latency_ms` with
+`directions=hpo_lab.examples.digits_multi.DIRECTIONS_WITH_LATENCY` — the same functions work:
+`front.projections()` gives one staircase per pair of objectives, for a scatter matrix.
+"""),
+]
+
+
 NOTEBOOKS = {
     "multi_fidelity.ipynb": MULTI_FIDELITY,
     "controls.ipynb": CONTROLS,
     "gradient_hpo.ipynb": GRADIENT_HPO,
+    "multi_objective.ipynb": MULTI_OBJECTIVE,
 }
