@@ -21,7 +21,7 @@ spend full training only on the promising ones. In hpo_lab this is a `pruner=`: 
 This notebook runs **the same 20 configurations** of a digits MLP with no pruning, the median
 rule, asynchronous successive halving (ASHA) and Hyperband, counts the epochs each spent and
 compares the best value found. Then it gives ASHA the epochs that no pruning spent
-and lets it search further. About half a minute on two CPU cores.
+and lets it search further. About 20 seconds on two CPU cores.
 """),
     code("""
 import time
@@ -261,6 +261,7 @@ import torch
 from torch import nn
 
 import hpo_lab as hl
+from hpo_lab.analysis import is_feasible
 from hpo_lab.examples.digits import evaluate, load_digits_data, make_mlp
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -391,7 +392,7 @@ session.wait()
 df = session.trials_dataframe()
 df["val_acc"] = session.metrics(names=["val_acc"]).groupby("trial")["value"].last()
 df["parent"] = pd.array([t.user_attrs.get("parent") for t in session.trials], dtype="Int64")
-df["feasible"] = [hl.analysis.is_feasible(t) for t in session.trials]
+df["feasible"] = [is_feasible(t) for t in session.trials]
 df["constrained"] = df["number"] >= first_constrained
 df[["number", "state", "value", "val_acc", "params_lr", "params_dropout", "params_hidden",
     "parent", "constrained", "feasible"]]
@@ -519,7 +520,7 @@ differentiable operations, so the validation loss has a gradient with respect to
 
 Both report *traces* — each hyperparameter's value (`hyper/...`) and hypergradient
 (`hypergrad/...`) — as ordinary trial series: stored, reloadable and live in the dashboard.
-About 25 seconds on two CPU cores.
+About 20 seconds on two CPU cores.
 """),
     code("""
 import optuna
@@ -727,7 +728,12 @@ import plotly.graph_objects as go
 import torch
 
 import hpo_lab as hl
-from hpo_lab.analysis import IncrementalFront, pareto_front_data, suggest_reference_point
+from hpo_lab.analysis import (
+    IncrementalFront,
+    is_feasible,
+    pareto_front_data,
+    suggest_reference_point,
+)
 from hpo_lab.examples.digits_multi import DIRECTIONS, digits_multi_objective
 from hpo_lab.export import choose_trial
 
@@ -764,7 +770,7 @@ session.dashboard()
     code("""
 session.wait()
 df = session.trials_dataframe()
-df["feasible"] = [hl.analysis.is_feasible(t) for t in session.trials]
+df["feasible"] = [is_feasible(t) for t in session.trials]
 df[["number", "values_val_error", "values_params", "params_hidden", "params_layers",
     "user_attrs_latency_ms", "feasible"]].sort_values("values_params").head(10)
 """),
@@ -886,6 +892,7 @@ from torch import nn
 
 import hpo_lab as hl
 from hpo_lab.examples.digits import digits_objective, evaluate, load_digits_data, make_mlp
+from hpo_lab.export import load_export
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 torch.set_num_threads(1)  # small models: one CPU thread per trial is fastest
@@ -970,7 +977,7 @@ print(json.dumps({k: exported[k] for k in ("session", "trial", "params", "values
                                            "lineage")}, indent=1))
 print("the objective's code:", exported["objective"]["imports"], "+",
       len(exported["objective"]["blocks"]), "blocks")
-record = hl.export.load_export(path)
+record = load_export(path)
 again_value = objective(hl.FixedTrial.from_export(record, verbose=False))
 print(f"re-run here: {again_value:.6f} (recorded {record.values['value']:.6f})")
 """),
