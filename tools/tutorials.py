@@ -942,8 +942,9 @@ print(script.read_text())
     md("""
 Run it in a fresh Python process, as anyone would (`python best.py`), and compare its result
 with the value the search recorded. It needs hpo_lab only for `FixedTrial`; it uses no storage.
-Runs of the same code on the same machine agree to the last digit; across machines or thread
-counts, floating-point sums may differ in the last digits, hence a tolerance.
+With another number of CPU threads (the script runs with PyTorch's default, this notebook with
+one) or on another machine, floating-point sums may differ in the last digits: hence a
+tolerance.
 """),
     code("""
 run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
