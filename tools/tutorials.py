@@ -554,8 +554,8 @@ fig
     md("""
 SGD-HD raises its learning rate several-fold over the first epochs, then levels off where
 successive gradients stop agreeing; plain SGD, stuck at α₀, is still far behind after ten
-epochs. (`compare_learning_curves` also runs Adam
-and Adam-HD: `optimizers=("adam", "adam_hd")`.)
+epochs. (`compare_learning_curves` also runs Adam and Adam-HD:
+`optimizers=("adam", "adam_hd")`.)
 
 ## Inside a session: traces as live series
 
@@ -975,8 +975,8 @@ print(f"re-run here: {again_value:.6f} (recorded {record.values['value']:.6f})")
 """),
     md("""
 The command line does the same from storage alone, in any process — no notebook needed:
-`hpo-lab export --study export-digits --trial best -o best.py` (with `--storage` where the
-session is not in the default folder).
+`hpo-lab export --study export-digits -o best.py` (the best trial; `--trial 3` for another,
+`--storage` where the session is not in the default folder).
 
 ## Resume after a kernel restart
 
@@ -984,7 +984,7 @@ A restart cannot happen inside this notebook (it would end it), so it happens to
 Python process** instead: the cell below starts a search in a separate interpreter — in this
 folder, so it uses the same default storage (`.hpo_lab/`, or `$HPO_LAB_DIR`) — waits until it
 has created a few trials, and kills it with SIGKILL, as a crashing or restarted kernel would die:
-no clean-up, two trials cut off mid-training.
+no clean-up, the trials it was running cut off mid-training.
 """),
     code("""
 first_kernel = out / "first_kernel.py"
@@ -1038,7 +1038,7 @@ df[["number", "state", "value", "last_step", "user_attrs_fail_reason"]]
 """),
     md("""
 Every value reported up to half a second before the kill is there — also the partial curves of
-the two trials that died (`last_step` above), and the action log of the first process:
+the trials that died (`last_step` above), and the action log of the first process:
 """),
     code("""
 metrics = resumed.metrics()
