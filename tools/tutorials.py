@@ -1001,8 +1001,10 @@ session.start(n_trials=50)
 session.wait()
 ''')
 env = {**os.environ, "OMP_NUM_THREADS": "1"}
-proc = subprocess.Popen([sys.executable, str(first_kernel)], cwd=os.getcwd(), env=env,
-                        stderr=subprocess.PIPE, text=True)
+log = out / "first_kernel.log"
+with open(log, "w") as stderr:
+    proc = subprocess.Popen([sys.executable, str(first_kernel)], cwd=os.getcwd(), env=env,
+                            stderr=stderr)
 deadline = time.monotonic() + 120
 while True:  # wait until it has created 7 trials: at least 5 of them finished
     sessions = hl.list_sessions()
@@ -1010,7 +1012,7 @@ while True:  # wait until it has created 7 trials: at least 5 of them finished
     if len(created) and created.iloc[0] >= 7:
         break
     if proc.poll() is not None or time.monotonic() > deadline:
-        raise RuntimeError(f"the first process ended early: {proc.stderr.read()[-2000:]}")
+        raise RuntimeError(f"the first process ended early: {log.read_text()[-2000:]}")
     time.sleep(0.1)
 time.sleep(0.3)  # let the running trials report a few epochs
 proc.kill()  # SIGKILL: no atexit, no flush
