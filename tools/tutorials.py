@@ -336,7 +336,7 @@ wait_until(lambda: len(session.running) == 2
            and all(latest.get(n, (-1,))[0] >= 3 for n in session.running))
 session.pause()
 time.sleep(0.3)  # running trials stop at their next report
-held = session.running
+held = [n for n in session.running if n in latest]
 print("state:", session.state, "| held trials (step, val_loss):",
       {n: (int(latest[n][0]), round(latest[n][1], 3)) for n in held})
 """),
