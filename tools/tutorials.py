@@ -26,7 +26,6 @@ and lets it search further. About 20 seconds on two CPU cores.
     code("""
 import time
 
-import optuna
 import pandas as pd
 import plotly.graph_objects as go
 import torch
@@ -34,7 +33,6 @@ import torch
 import hpo_lab as hl
 from hpo_lab.examples.digits import digits_objective
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created" lines
 torch.set_num_threads(1)  # small models: one CPU thread per trial is fastest
 
 EPOCHS = 12       # the maximum resource: a trial that is never pruned trains 12 epochs
@@ -221,7 +219,7 @@ CONTROLS = [
 # Steering a search: prune, fork, constrain, pause — and PBT
 
 A search you can watch is a search you want to steer. This notebook does from code what the
-dashboard's buttons do, on a running search of a digits MLP:
+dashboard's status bar, trial table and Controls tab do, on a running search of a digits MLP:
 
 1. **pause** it, look at the running trials, and **prune** the worst one;
 2. **fork** the best one: a new trial that continues from its checkpoint with a smaller learning
@@ -236,7 +234,6 @@ About 20 seconds on two CPU cores.
     code("""
 import time
 
-import optuna
 import pandas as pd
 import plotly.graph_objects as go
 import torch
@@ -246,7 +243,6 @@ import hpo_lab as hl
 from hpo_lab.analysis import is_feasible
 from hpo_lab.examples.digits import evaluate, load_digits_data, make_mlp
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 torch.set_num_threads(1)  # small models: one CPU thread per trial is fastest
 for name in ("controls-digits", "controls-pbt"):  # start afresh when this notebook is run again
     hl.delete_session(name, missing_ok=True)
@@ -313,7 +309,7 @@ def follow(events):
 
 session.bus.subscribe(follow)
 session.start(n_trials=10)
-session.dashboard()  # the same controls as buttons: pause, resume, prune, stop, add trials
+session.dashboard()  # the same controls: status bar, trial table, and the Controls tab
 """),
     md("""
 ## Pause, prune, fork
@@ -505,7 +501,6 @@ Both report *traces* — each hyperparameter's value (`hyper/...`) and hypergrad
 About 20 seconds on two CPU cores.
 """),
     code("""
-import optuna
 import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
@@ -516,7 +511,6 @@ import hpo_lab as hl
 from hpo_lab.examples.hd_digits import hd_objective
 from hpo_lab.examples.hyper_cleaning import compare_learning_curves, hyper_cleaning
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 torch.set_num_threads(1)  # small models: one CPU thread per trial is fastest
 for name in ("gradient-hpo-hd", "gradient-hpo-cleaning"):  # start afresh on a re-run
     hl.delete_session(name, missing_ok=True)
@@ -709,7 +703,6 @@ rules. About 15 seconds on two CPU cores.
     code("""
 import functools
 
-import optuna
 import pandas as pd
 import plotly.graph_objects as go
 import torch
@@ -724,7 +717,6 @@ from hpo_lab.analysis import (
 from hpo_lab.examples.digits_multi import DIRECTIONS, digits_multi_objective
 from hpo_lab.export import choose_trial
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 torch.set_num_threads(1)  # small models: one CPU thread per trial is fastest
 hl.delete_session("multi-objective-digits", missing_ok=True)  # start afresh on a re-run
 DIRECTIONS
@@ -877,7 +869,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import optuna
 import torch
 from torch import nn
 
@@ -885,7 +876,6 @@ import hpo_lab as hl
 from hpo_lab.examples.digits import digits_objective, evaluate, load_digits_data, make_mlp
 from hpo_lab.export import load_export
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 torch.set_num_threads(1)  # small models: one CPU thread per trial is fastest
 for name in ("export-digits", "resume-digits"):  # start afresh when this notebook is run again
     hl.delete_session(name, missing_ok=True)
