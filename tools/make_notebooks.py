@@ -257,3 +257,9 @@ if __name__ == "__main__":
     write("quickstart.ipynb", QUICKSTART)
     write("scale_out.ipynb", SCALE_OUT)
     print("wrote", NOTEBOOKS / "quickstart.ipynb", "and", NOTEBOOKS / "scale_out.ipynb")
+
+    import tutorials  # the other tutorials' cells: tools/tutorials.py
+
+    for name, cells in tutorials.NOTEBOOKS.items():
+        write(name, cells)
+        print("wrote", NOTEBOOKS / name)

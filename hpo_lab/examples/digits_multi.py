@@ -6,8 +6,10 @@ so the session names its objectives:
 
     session = hl.Session(digits_multi_objective, directions=DIRECTIONS, metric="val_error")
 
-It also measures the inference latency of one batch (``latency_ms``), for a third objective:
-``directions=DIRECTIONS_WITH_LATENCY``. The data ships with scikit-learn: no downloads.
+It also measures the inference latency of one batch (``latency_ms``), for a third objective
+(``directions=DIRECTIONS_WITH_LATENCY``) or, kept as a user attribute, for an outcome
+constraint: ``session.constrain("latency_ms <= 0.5")``. The data ships with scikit-learn: no
+downloads.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def digits_multi_objective(trial: Any, epochs: int = 10, batch_size: int = 128) 
 
     Reports ``train_loss``, ``val_loss`` and ``val_error`` every epoch; returns
     ``{"val_error": ..., "params": ..., "latency_ms": ...}`` (the session uses the keys its
-    ``directions`` name).
+    ``directions`` name). ``params`` and ``latency_ms`` are also set as user attributes, so
+    outcome constraints and tables see them whichever objectives the session names.
 
     Example:
         >>> import hpo_lab as hl
@@ -88,8 +91,11 @@ def digits_multi_objective(trial: Any, epochs: int = 10, batch_size: int = 128) 
         val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
         val_error = 1.0 - float(val_acc)
         trial.report(epoch, train_loss=total / n, val_loss=val_loss, val_error=val_error)
-    return {
+    result = {
         "val_error": val_error,
         "params": count_params(model),
         "latency_ms": latency_ms(model, data.x_val[:64]),
     }
+    trial.set_user_attr("params", result["params"])
+    trial.set_user_attr("latency_ms", result["latency_ms"])
+    return result

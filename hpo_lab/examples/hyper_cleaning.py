@@ -26,8 +26,10 @@ from hpo_lab.hypergrad import (
     SGDHD,
     AdamHD,
     OuterLoop,
+    Reporter,
     gd_map,
     implicit_hypergrad,
+    report_trace,
     reverse_hypergrad,
 )
 
@@ -151,6 +153,7 @@ def hyper_cleaning(
     threshold: float = 0.5,
     final_steps: int = 300,
     seed: int = 0,
+    trial: Reporter | None = None,
 ) -> HyperCleaningResult:
     """Data hyper-cleaning on digits with per-example weights learned by hypergradients.
 
@@ -178,6 +181,12 @@ def hyper_cleaning(
         threshold: examples with weight below it are flagged as flipped.
         final_steps: gradient steps used to train the three compared models.
         seed: seeds the split, the flips and torch.
+        trial: an hpo_lab trial (anything with ``report(step, metrics)``) that receives the
+            outer loop's trace after each outer iteration ``k`` (:func:`report_trace`):
+            ``hyper/example_logit/mean|min|max``, ``hypergrad/example_logit/norm``,
+            ``hypergrad_norm`` and ``outer_loss`` at step ``k``, so a session shows the run
+            live. A pruned trial
+            stops the run (``report`` raises).
 
     Returns:
         A :class:`HyperCleaningResult`.
@@ -192,7 +201,7 @@ def hyper_cleaning(
         raise ValueError(f"method must be 'reverse' or 'implicit', got {method!r}")
     if not 0.0 < flip_fraction < 1.0:
         raise ValueError(f"flip_fraction must be in (0, 1), got {flip_fraction!r}")
-    config = dict(locals())
+    config = {k: v for k, v in locals().items() if k != "trial"}
     start = time.perf_counter()
     torch.manual_seed(seed)
     data = load_digits_split(n_train, n_val, seed=seed)
@@ -214,9 +223,11 @@ def hyper_cleaning(
         loop = OuterLoop(implicit_hypergrad, {"example_logit": lam}, lr=outer_lr, solver="cg")
     w = _linear_init(data.x_train.shape[1], data.x_train.dtype)
     val_losses = []
-    for _ in range(outer_steps):
+    for k in range(outer_steps):
         result = loop.step(w, step, val_loss, n_steps=inner_steps)
         val_losses.append(float(result.stats["outer_loss"]))
+        if trial is not None:
+            report_trace(trial, k, loop)
         if method == "implicit":
             w = result.final_params
 

@@ -6,6 +6,7 @@ import __future__
 
 import ast
 import dis
+import linecache
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -154,7 +155,20 @@ def _ipython_cells(namespace: dict[str, Any]) -> list[str] | None:
         cells = list(shell.history_manager.input_hist_parsed)
     except Exception:
         cells = list(namespace.get("_ih") or [])
-    return [c for c in cells if isinstance(c, str)]
+    cells = [c for c in cells if isinstance(c, str)]
+    if not any(c.strip() for c in cells):  # cells run with store_history=False (nbval does)
+        cells = _compiled_cells(shell)
+    return cells
+
+
+def _compiled_cells(shell: Any) -> list[str]:
+    """The cells IPython compiled, in the order it first ran them: it caches every cell's code
+    in ``linecache`` for tracebacks, stored in the history or not."""
+    try:
+        names = list(shell.compile._filename_map)
+    except Exception:
+        return []
+    return ["".join(linecache.cache[n][2]) for n in names if n in linecache.cache]
 
 
 def _statements(cell_index: int, source: str) -> Iterator[Statement]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import inspect
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,7 +169,9 @@ def open_study(
             )
         storage.set_study_system_attr(study._study_id, CONFIG_ATTR, config.to_json())
         if config.objective_names:
-            study.set_metric_names(config.objective_names)
+            with warnings.catch_warnings():  # our call, not the user's: spare them the notice
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(config.objective_names)
         return study
     if check_against_stored:
         stored = storage.get_study_directions(study_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 
+import pytest
+
 import hpo_lab as hl
 from hpo_lab.analysis import IncrementalFront, pareto_front_data, suggest_reference_point
 from hpo_lab.examples.digits import make_mlp
@@ -40,3 +42,26 @@ def test_sizes_and_session_front() -> None:
     assert front.hypervolume_history().values[-1] == data.hypervolume
     assert len(front.step_line().x) >= 2 * len({p.values for p in data.front}) + 1
     assert list(DIRECTIONS_WITH_LATENCY) == ["val_error", "params", "latency_ms"]
+
+
+def test_latency_is_kept_for_an_outcome_constraint_with_two_objectives() -> None:
+    s = hl.Session(
+        functools.partial(digits_multi_objective, epochs=1),
+        directions=DIRECTIONS,
+        metric="val_error",
+        storage=":memory:",
+        progress=False,
+        seed=0,
+    )
+    s.start(n_trials=1).wait()
+    s.constrain("latency_ms <= 1000")  # known: a user attribute of the first trial
+    s.constrain("params <= 2000")
+    s.start(n_trials=3).wait()
+    for t in s.trials:
+        assert t.user_attrs["params"] == t.values[1]
+        assert 0 < t.user_attrs["latency_ms"] < 1000
+    for t in s.trials[1:]:
+        assert t.constraints["latency_ms <= 1000"] == pytest.approx(
+            t.user_attrs["latency_ms"] - 1000
+        )
+        assert t.constraints["params <= 2000"] == pytest.approx(t.values[1] - 2000)

@@ -56,17 +56,18 @@ _IPYTHON_RUNNER = textwrap.dedent(
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     shell = InteractiveShell.instance(config=config)
+    store_history = sys.argv[2] == "1"
     for cell in json.load(open(sys.argv[1])):
-        result = shell.run_cell(cell, store_history=True)
+        result = shell.run_cell(cell, store_history=store_history)
         if not result.success:
             sys.exit(f"cell failed: {result.error_before_exec or result.error_in_exec!r}")
     """
 )
 
 
-def run_ipython_cells(cells: list[str], cwd: Path) -> None:
-    """Execute ``cells`` one by one in an IPython shell (with history, as in a notebook) in a
-    fresh process."""
+def run_ipython_cells(cells: list[str], cwd: Path, store_history: bool = True) -> None:
+    """Execute ``cells`` one by one in an IPython shell in a fresh process: with history, as in
+    a notebook, or without (``store_history=False``, as nbval runs notebooks)."""
     (cwd / "cells.json").write_text(json.dumps([textwrap.dedent(c) for c in cells]))
     (cwd / "ipython_runner.py").write_text(_IPYTHON_RUNNER)
-    run_python(["ipython_runner.py", "cells.json"], cwd)
+    run_python(["ipython_runner.py", "cells.json", "1" if store_history else "0"], cwd)

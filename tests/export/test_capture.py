@@ -261,3 +261,26 @@ def test_notebook_objective_end_to_end(tmp_path: Path) -> None:
     assert recorded == {"value": value}
     assert result == pytest.approx(value, rel=1e-6, abs=1e-9)  # seeded by the trial number
     assert f"TRIAL_NUMBER = {number}" in (tmp_path / "best.py").read_text()
+
+
+@pytest.mark.parametrize("store_history", [True, False], ids=["history", "no-history"])
+def test_notebook_statements_are_found_with_or_without_history(
+    tmp_path: Path, store_history: bool
+) -> None:
+    """nbval runs cells with store_history=False: the statements that made an objective's
+    globals are then read from the cells IPython compiled."""
+    cells = [
+        "import fractions\nimport json",
+        "scale = fractions.Fraction(1, 3)",
+        "scale = scale * 3  # rebinds it",
+        "def objective(trial):\n    return float(scale) * trial.suggest_float('x', 0, 1)",
+        "from hpo_lab.export import capture_objective\n"
+        "json.dump(capture_objective(objective).to_json(), open('captured.json', 'w'))",
+    ]
+    run_ipython_cells(cells, tmp_path, store_history=store_history)
+    captured = CapturedObjective.from_json(json.loads((tmp_path / "captured.json").read_text()))
+    assert captured.origin == "notebook"
+    assert captured.missing == {}
+    blocks = [b.strip() for b in captured.blocks]
+    made = blocks.index("scale = fractions.Fraction(1, 3)")
+    assert blocks.index("scale = scale * 3  # rebinds it") > made

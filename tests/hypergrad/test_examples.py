@@ -61,3 +61,56 @@ def test_learning_curves_are_per_epoch_and_reproducible():
     assert a.curves["adam_hd"]["lr"][-1] != pytest.approx(1e-3, rel=1e-9)
     with pytest.raises(ValueError, match=r"optimizers must be names from"):
         compare_learning_curves(optimizers=("rmsprop",))
+
+
+def test_hyper_cleaning_reports_the_outer_trace_to_a_trial():
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def report(self, step, metrics):
+            self.calls.append((step, {k: float(v) for k, v in metrics.items()}))
+
+    trial = Recorder()
+    r = hyper_cleaning(n_train=200, n_val=50, outer_steps=3, inner_steps=10, trial=trial)
+    assert [step for step, _ in trial.calls] == [0, 1, 2]
+    for (_, m), losses, trace in zip(trial.calls, r.val_losses, r.history):
+        assert set(m) == {
+            "hyper/example_logit/mean",
+            "hyper/example_logit/min",
+            "hyper/example_logit/max",
+            "hypergrad/example_logit/norm",
+            "hypergrad_norm",
+            "outer_loss",
+        }
+        assert m["outer_loss"] == pytest.approx(losses)
+        assert m["hypergrad/example_logit/norm"] == pytest.approx(
+            float(trace["hypergrad/example_logit/norm"])
+        )
+    assert "trial" not in r.config
+
+
+def test_hyper_cleaning_in_a_session_streams_its_trace(tmp_path):
+    import hpo_lab as hl
+
+    def objective(trial):
+        outer_lr = trial.suggest_float("outer_lr", 0.1, 1.0, log=True)
+        r = hyper_cleaning(
+            n_train=200, n_val=50, outer_steps=3, inner_steps=10, outer_lr=outer_lr, trial=trial
+        )
+        return r.val_losses[-1]
+
+    s = hl.Session(
+        objective,
+        name="hc",
+        metric="outer_loss",
+        pruner="none",
+        storage=tmp_path / "r",
+        progress=False,
+        seed=0,
+    )
+    s.start(2).wait()
+    for t in s.trials:
+        m = s.metrics(t.number)
+        assert list(m.index) == [0, 1, 2]
+        assert m["outer_loss"].iloc[-1] == pytest.approx(t.value)

@@ -308,3 +308,14 @@ def test_close_cancels_and_writes_everything():
     s.close()
     assert s.trials[0].state.name == "PRUNED"
     assert len(s.metrics()) == len(s.trials[0].intermediate_values)
+
+
+@pytest.mark.filterwarnings("error::optuna.exceptions.ExperimentalWarning")
+def test_named_objectives_raise_no_experimental_warning():
+    s = hl.Session(
+        lambda t: {"a": t.suggest_float("x", 0, 1), "b": 1.0},
+        directions={"a": "minimize", "b": "maximize"},
+        storage=":memory:",
+        progress=False,
+    )
+    assert s.study.metric_names == ["a", "b"]
