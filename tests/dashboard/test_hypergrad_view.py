@@ -153,8 +153,9 @@ def test_the_tab_appears_with_the_first_trace_and_draws_it_live(sessions, boards
     assert "hypergrad" not in [p.name for p in board.panels]  # nothing traced yet
     s.start(n_trials=3).wait()
     settle(board)
+    # Hypergradients joined as the last tab:
     titles = [board._tabs.get_title(i) for i in range(len(board.panels))]
-    assert titles == ["Curves & history", "Parameters", "Controls", "Hypergradients"]  # joined as last
+    assert titles == ["Curves & history", "Parameters", "Controls", "Hypergradients"]
     assert len(board._tabs.children) == 4
     board._tabs.selected_index = 3
     panel = board.panels[3]
