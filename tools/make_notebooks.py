@@ -193,15 +193,15 @@ cluster = LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
 client = Client(cluster)
 session = hl.Session(objective, name="scale-out-digits", metric="val_loss", direction="minimize",
                      sampler="tpe", pruner="median", executor=client, n_workers=2, seed=0)
-session.start(n_trials=12)
+session.start(n_trials=12);  # the ";" keeps the cell from showing the session (a dashboard)
 """),
     md("""
 ## Watch and steer it
 
 Metrics stream from the workers to this notebook as they are reported (Dask's own structured
-events carry them), so the progress bar and `session` are live; once the dashboard lands,
-`session.dashboard()` shows it here. Controls reach the trials on the workers at their next
-`report`: prune one now.
+events carry them), so the live dashboard below (`session` last in a cell) shows them as they
+happen. Controls — from code or from the dashboard — reach the trials on the workers at their
+next `report`: prune one now.
 """),
     code("""
 while not session.running and session.state == "running":
