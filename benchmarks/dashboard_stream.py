@@ -145,7 +145,7 @@ def kernel_bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         session, _, fill_s = make_session(args, folder)
         began = time.perf_counter()
-        board = session.dashboard(budget=args.budget)
+        board = session.dashboard(budget=args.budget, interval=args.interval)
         load_s = time.perf_counter() - began
         board.frame_times.clear()
         session.start(n_trials=args.live).wait()
@@ -205,7 +205,8 @@ def browser_bench(args: argparse.Namespace) -> dict[str, Any]:
 
     bench_dir = str(Path(__file__).resolve().parent)
     options = {
-        k: getattr(args, k) for k in ("trials", "steps", "live", "running", "step_ms", "budget")
+        k: getattr(args, k)
+        for k in ("trials", "steps", "live", "running", "step_ms", "budget", "interval")
     }
     cells = [
         f"""\
@@ -216,7 +217,7 @@ args = argparse.Namespace(**{options!r})
 folder = tempfile.mkdtemp()
 session, live, fill_s = bench.make_session(args, folder)
 t0 = time.perf_counter()
-board = session.dashboard(budget=args.budget)
+board = session.dashboard(budget=args.budget, interval=args.interval)
 load_s = time.perf_counter() - t0
 shown_at = time.time()""",
         "board",
@@ -310,6 +311,7 @@ def main() -> None:
     parser.add_argument("--running", type=int, default=16)
     parser.add_argument("--step-ms", type=float, default=5.0)
     parser.add_argument("--budget", type=int, default=15_000, help="Dashboard(budget=)")
+    parser.add_argument("--interval", type=float, default=0.1, help="Dashboard(interval=)")
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()

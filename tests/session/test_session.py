@@ -287,13 +287,20 @@ def test_every_pruner_by_name(pruner):
 
 def test_wait_interrupted_leaves_trials_running():
     import _thread
+    import signal
 
-    s = make(slow, name="ki", metric="loss", pruner="none")
-    s.start(1)
-    wait_for(lambda: len(s.running) == 1)
-    threading.Timer(0.2, _thread.interrupt_main).start()
-    with pytest.raises(KeyboardInterrupt):
-        s.wait()
+    # interrupt_main() does nothing where SIGINT is ignored: a notebook's kernel has Python's
+    # own handler, and so must this test, whatever ran before it in the process.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        s = make(slow, name="ki", metric="loss", pruner="none")
+        s.start(1)
+        wait_for(lambda: len(s.running) == 1)
+        threading.Timer(0.2, _thread.interrupt_main).start()
+        with pytest.raises(KeyboardInterrupt):
+            s.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     n = len(s.metrics())
     time.sleep(0.3)
     assert s.running == [0] and len(s.metrics()) > n  # still running, still reporting
