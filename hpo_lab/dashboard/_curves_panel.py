@@ -242,15 +242,5 @@ def _annotations(c: CurvesData, h: HistoryData) -> list[dict[str, Any]]:
     ]
     for text, domain in ((c.message, CURVES_DOMAIN), (h.message, HISTORY_DOMAIN)):
         if text:
-            out.append(
-                {
-                    "text": text,
-                    "x": (domain[0] + domain[1]) / 2,
-                    "y": 0.5,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "showarrow": False,
-                    "font": {"size": 12, "color": st.MUTED_TEXT},
-                }
-            )
+            out.append(st.placeholder(text, (domain[0] + domain[1]) / 2, 0.5))
     return out

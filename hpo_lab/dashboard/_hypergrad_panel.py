@@ -156,17 +156,7 @@ class HypergradPanel(Panel):
 def _annotations(data: HypergradData) -> list[dict[str, Any]]:
     out = []
     if data.message:
-        out.append(
-            {
-                "text": data.message,
-                "x": 0.5,
-                "y": 0.5,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "font": {"size": 12, "color": st.MUTED_TEXT},
-            }
-        )
+        out.append(st.placeholder(data.message, 0.5, 0.5))
     return out
 
 

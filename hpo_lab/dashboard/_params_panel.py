@@ -139,17 +139,7 @@ def _annotations(data: ParamsData) -> list[dict[str, Any]]:
         _, slices_top, _ = _heights(len(data.axes))
         out.append(st.subplot_title("Slices", 0.0, y=slices_top - 0.01))
     if data.message:
-        out.append(
-            {
-                "text": data.message,
-                "x": 0.5,
-                "y": 0.6,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "font": {"size": 12, "color": st.MUTED_TEXT},
-            }
-        )
+        out.append(st.placeholder(data.message, 0.5, 0.6))
     return out
 
 

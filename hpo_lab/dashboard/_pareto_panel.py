@@ -420,17 +420,7 @@ def _layout(names: Sequence[str], directions: Sequence[str], height: int) -> dic
 def _annotations(data: ParetoViewData) -> list[dict[str, Any]]:
     out = [st.subplot_title("Hypervolume", HV_LEFT, y=1.0)]
     if data.message:
-        out.append(
-            {
-                "text": data.message,
-                "x": SCATTER_RIGHT / 2,
-                "y": 0.5,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "font": {"size": 12, "color": st.MUTED_TEXT},
-            }
-        )
+        out.append(st.placeholder(data.message, SCATTER_RIGHT / 2, 0.5))
     return out
 
 

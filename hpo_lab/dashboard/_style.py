@@ -101,3 +101,16 @@ def subplot_title(text: str, x: float, y: float = 1.0, anchor: str = "left") -> 
         "showarrow": False,
         "font": {"size": 12, "color": TEXT_COLOR},
     }
+
+
+def placeholder(text: str, x: float = 0.5, y: float = 0.5) -> dict[str, Any]:
+    """An annotation that says what a (sub)plot would show, where it has nothing to show yet."""
+    return {
+        "text": text,
+        "x": x,
+        "y": y,
+        "xref": "paper",
+        "yref": "paper",
+        "showarrow": False,
+        "font": {"size": 12, "color": MUTED_TEXT},
+    }
