@@ -1,7 +1,7 @@
 """Learning curves: every trial's chosen series against step, computed from the model.
 
 Finished trials are drawn many to a trace (``chunk`` trials of one state per trace, NaN between
-curves), so a thousand trials are a few dozen traces and a trial that ends resends one chunk.
+curves), so a thousand trials are a handful of traces and a trial that ends resends one chunk.
 Running trials get a trace each (their own colour, thicker), so the ones that grow are the only
 traces sent while they run. The best and the selected trial are drawn again on top.
 """
@@ -90,7 +90,7 @@ def curves_data(
     log_y: bool = False,
     max_points: int = 200,
     budget: int = 15_000,
-    chunk: int = 50,
+    chunk: int = 250,
     cache: dict[str, tuple[Hashable, Any]] | None = None,
 ) -> CurvesData:
     """Computes the learning curves of series ``series`` (default: :func:`default_series`).

@@ -10,12 +10,13 @@ import plotly.graph_objects as go
 from . import _style as st
 from ._changes import Changes
 from ._curves import CurvesData, curves_data, default_series
+from ._figure import LiveFigure
 from ._history import HistoryData, history_data
 from ._hover import trial_line
 from ._model import DashboardModel
 from ._pacing import FramePacer
 from ._panel import Panel, register_panel
-from ._send import send_restyle
+from ._send import animatable, send_animate, send_restyle
 from ._traces import TraceSync
 
 #: Past this many points drawn, finished curves switch from SVG to WebGL (``scattergl``). In the
@@ -58,6 +59,7 @@ class CurvesPanel(Panel):
         self._history_memo: tuple[Any, HistoryData] | None = None
         self._layout_state: tuple[Any, ...] | None = None
         self._ranges: dict[str, tuple[float, float] | None] = {}
+        self._drawn: tuple[float, ...] | None = None  # the points' box at the last full redraw
         self.figure: go.FigureWidget | None = None
         self._syncing = False
 
@@ -72,7 +74,7 @@ class CurvesPanel(Panel):
             yaxis2=st.axis(anchor="x2", title={"text": ""}),
         )
         layout["legend"].update({"x": CURVES_DOMAIN[1], "xanchor": "right", "y": 1.01})
-        self.figure = go.FigureWidget(layout=layout)
+        self.figure = LiveFigure(layout=layout)
         self.figure.add_class("hpo-dash-figure")
         self.pacer = FramePacer(self.figure, on_ready=lambda: self.context.flush(self))
         select, hover = self.context.select, self._on_hover
@@ -151,7 +153,7 @@ class CurvesPanel(Panel):
             log_y=self.log_y,
             max_points=int(options.get("max_points", 200)),
             budget=int(options.get("budget", 15_000)),
-            chunk=int(options.get("chunk", 50)),
+            chunk=int(options.get("chunk", 250)),
             cache=self._chunks,
         )
         key = (model.outcome_version, selected, len(model.trials))
@@ -180,9 +182,10 @@ class CurvesPanel(Panel):
                 fig.layout.yaxis.title.text = c.series or ""
                 fig.layout.yaxis2.title.text = f"{h.objective} {arrow}"
                 fig.layout.annotations = _annotations(c, h)
-        # Every change of the frame in one restyle: plotly.js recomputes and redraws the whole
-        # figure for each, whatever it holds.
-        changes = self.curves.diff(c.traces) + self.live.diff(c.live) + self.history.diff(h.traces)
+        # Every change of the frame in one message: plotly.js recomputes and redraws the whole
+        # figure for each restyle, whatever it holds (see ._send).
+        settled = self.curves.diff(c.traces) + self.history.diff(h.traces)
+        growing = self.live.diff(c.live)
         ranges = {}
         for axis, wanted in (("yaxis", c.y_range), ("yaxis2", h.y_range)):
             shown = self._ranges.get(axis)
@@ -192,6 +195,9 @@ class CurvesPanel(Panel):
                     wanted = (wanted[0] - room, wanted[1] + room)
                 self._ranges[axis] = wanted
                 ranges[axis] = wanted
+        x_wanted = self._x_range(bool(c.live))
+        if x_wanted != self._ranges.get("xaxis"):
+            self._ranges["xaxis"] = ranges["xaxis"] = x_wanted
         if ranges:
             with fig.batch_update():
                 for axis, wanted in ranges.items():
@@ -199,12 +205,50 @@ class CurvesPanel(Panel):
                         fig.layout[axis].autorange = True
                     else:
                         fig.layout[axis].range = list(wanted)
-        if send_restyle(fig, changes) or relayout or ranges:
+        if not (relayout or ranges or settled) and self._may_animate(growing):
+            # Only running curves grew: redraw just them.
+            anchor = self.history.anchor()
+            sent = send_animate(fig, growing + ([anchor] if anchor is not None else []))
+        else:
+            sent = send_restyle(fig, settled + growing)
+            if sent or relayout or ranges:
+                self._drawn = _union(self.curves.extent(), self.live.extent())
+        if sent or relayout or ranges:
             self.pacer.sent()
         self._sync_picker(c)
 
     def ready(self) -> bool:
         return self.figure is None or self.pacer.ready()
+
+    def _x_range(self, running: bool) -> tuple[float, float] | None:
+        """The step axis's range: while trials run, their curves grow to the right, so the axis
+        gets room ahead (a quarter of its span) and is not rescaled, and the figure not
+        redrawn, for every step; when none runs, it fits the curves (None)."""
+        shown = self._ranges.get("xaxis")
+        box = _union(self.curves.extent(), self.live.extent()) if running else None
+        if box is None:
+            return None
+        if shown is not None and shown[0] <= box[0] and box[1] <= shown[1]:
+            return shown
+        span = box[1] - box[0] or 1.0
+        return (box[0], box[1] + 0.25 * span)
+
+    def _may_animate(self, growing: list[Any]) -> bool:
+        """Whether the running curves' changes can go without a redraw of the figure: they
+        only move points, nothing is drawn with WebGL, and the axes drawn last still hold every
+        point (an animation does not rescale them)."""
+        if not animatable(growing) or self.curves.gl or self.history.gl or self._drawn is None:
+            return False
+        now = self.live.extent()
+        if now is None:
+            return True
+        x0, x1, y0, y1 = self._drawn
+        shown_x = self._ranges.get("xaxis")
+        if shown_x is not None:
+            x0, x1 = shown_x
+        inside_x = x0 <= now[0] and now[1] <= x1
+        inside_y = self._ranges.get("yaxis") is not None or (y0 <= now[2] and now[3] <= y1)
+        return inside_x and inside_y
 
     def _sync_picker(self, c: CurvesData) -> None:
         self.series = c.series
@@ -222,6 +266,19 @@ class CurvesPanel(Panel):
     def close(self) -> None:
         if self.figure is not None:
             self.figure.close()
+
+
+def _union(*boxes: tuple[float, float, float, float] | None) -> tuple[float, ...] | None:
+    """The box around ``boxes`` (``(xmin, xmax, ymin, ymax)``; None: empty)."""
+    real = [b for b in boxes if b is not None]
+    if not real:
+        return None
+    return (
+        min(b[0] for b in real),
+        max(b[1] for b in real),
+        min(b[2] for b in real),
+        max(b[3] for b in real),
+    )
 
 
 def _same_range(shown: tuple[float, float] | None, wanted: tuple[float, float] | None) -> bool:

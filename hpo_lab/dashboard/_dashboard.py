@@ -80,7 +80,8 @@ class Dashboard:
         max_points: Curves are downsampled to at most this many points each (min/max per bucket).
         budget: Points for all finished curves together (each gets fewer when there are many,
             at least 8): every update makes plotly redraw them all.
-        chunk: Finished trials drawn per plotly trace.
+        chunk: Finished trials drawn per plotly trace (plotly.js redraws every trace of the figure
+            at every update, and the cost grows with the number of traces more than of points).
         height: Height of the charts, in pixels.
         table_height: Height of the trial table and the trial card, in pixels.
         interval: Seconds between updates (at most 10 per second).
@@ -111,7 +112,7 @@ class Dashboard:
         panels: Sequence[str | type[Panel]] | None = None,
         max_points: int = 200,
         budget: int = 15_000,
-        chunk: int = 50,
+        chunk: int = 250,
         height: int = 400,
         table_height: int = 340,
         interval: float = 0.1,

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from . import _style as st
 from ._changes import Changes
+from ._figure import LiveFigure
 from ._hypergrad import HypergradData, has_traces, hypergrad_data, is_trace_series
 from ._model import DashboardModel
 from ._pacing import FramePacer
@@ -70,7 +71,7 @@ class HypergradPanel(Panel):
             ),
         )
         layout["legend"].update({"x": 1.0, "xanchor": "right"})
-        self.figure = go.FigureWidget(layout=layout)
+        self.figure = LiveFigure(layout=layout)
         self.figure.add_class("hpo-dash-figure")
         self.figure.add_class("hpo-dash-hypergrad-figure")
         self.pacer = FramePacer(self.figure, on_ready=lambda: self.context.flush(self))

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from . import _style as st
 from ._changes import Changes
+from ._figure import LiveFigure
 from ._model import DashboardModel
 from ._panel import Panel, register_panel
 from ._params import ParamAxis, ParamsData, params_data
@@ -41,7 +42,7 @@ class ParamsPanel(Panel):
         self._memo: tuple[Any, ParamsData] | None = None
 
     def build(self) -> w.Widget:
-        self.figure = go.FigureWidget(layout=st.base_layout(PARCOORDS_HEIGHT + SLICE_HEIGHT))
+        self.figure = LiveFigure(layout=st.base_layout(PARCOORDS_HEIGHT + SLICE_HEIGHT))
         self.figure.add_class("hpo-dash-figure")
         self.figure.add_trace(go.Parcoords(visible=False))
         self.parcoords = self.figure.data[0]

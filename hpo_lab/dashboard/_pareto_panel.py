@@ -22,6 +22,7 @@ from . import _style as st
 from ._brush import BrushRelay
 from ._changes import Changes
 from ._feasibility import FeasibilityReader
+from ._figure import LiveFigure
 from ._hover import fmt_value
 from ._model import DashboardModel
 from ._pacing import FramePacer
@@ -82,9 +83,7 @@ class ParetoPanel(Panel):
     def build(self) -> w.Widget:
         height = int(self.context.options.get("height", 400))
         model = self.context.model
-        self.figure = go.FigureWidget(
-            layout=_layout(model.objective_labels, model.directions, height)
-        )
+        self.figure = LiveFigure(layout=_layout(model.objective_labels, model.directions, height))
         self.figure.add_class("hpo-dash-figure")
         self.figure.add_class("hpo-dash-pareto-figure")
         self.pacer = FramePacer(self.figure, on_ready=lambda: self.context.flush(self))

@@ -6,8 +6,12 @@ redraws every trace of the figure (and the widget compares every trace with its 
 changes of a frame, from every view of a figure, go out as ONE restyle: a trace that keeps a
 plain property gets plotly's ``Undefined`` for it.
 
-(An animation without redraw would spare the finished curves, but plotly.js then clears every
-trace it was not given; measured, not used.)
+A frame in which only points moved (running trials' curves grew, nothing appeared, ended or
+changed style) can go as an animation without redraw instead (:func:`send_animate`): plotly.js
+then recomputes and redraws only the traces it is given (measured on the learning-curves figure
+of a 1,000-trial search in headless chromium: 85 ms instead of 175). Two catches, both handled by
+the caller: axes do not rescale (so points must stay within the ranges drawn), and a subplot
+given no trace at all is cleared (so every subplot gets one, see ``TraceSync.anchor``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from plotly.basedatatypes import Undefined
+
+#: What an animation without redraw may change: the points (and their trial numbers).
+ANIMATABLE = frozenset({"x", "y", "customdata"})
+#: plotly.js's options for an animation that only moves points, at once.
+NO_REDRAW = {
+    "transition": {"duration": 0},
+    "frame": {"duration": 0, "redraw": False},
+    "mode": "immediate",
+}
 
 #: Trace properties that hold other properties: plotly.js cannot leave one of these alone in a
 #: restyle of several traces, so they are resent as they are.
@@ -50,4 +63,55 @@ def send_restyle(figure: Any, changes: Sequence[Any]) -> bool:
             for c in items
         ]
     figure.plotly_restyle(data, [index[id(c.trace)] for c in items])
+    return True
+
+
+def animatable(changes: Sequence[Any]) -> bool:
+    """Whether ``changes`` only move points of traces shown already (see :func:`send_animate`).
+
+    Example:
+        >>> from hpo_lab.dashboard._traces import Change
+        >>> animatable([Change(None, {"x": [1.0], "y": [2.0]}, False, False, {})])
+        True
+        >>> animatable([Change(None, {"y": [2.0], "name": "b"}, False, False, {})])
+        False
+    """
+    return bool(changes) and all(
+        not c.fresh and not c.retired and c.props.keys() <= ANIMATABLE for c in changes
+    )
+
+
+def send_animate(figure: Any, changes: Sequence[Any]) -> bool:
+    """Sends ``changes`` (which must be :func:`animatable`) as one animation without redraw:
+    plotly.js redraws only these traces. Returns whether there was anything to send.
+
+    The figure's own record of its traces is updated as by a restyle.
+
+    Example:
+        >>> import plotly.graph_objects as go
+        >>> from hpo_lab.dashboard._traces import Change
+        >>> fig = go.FigureWidget([go.Scatter(y=[1.0]), go.Scatter(y=[2.0])])
+        >>> a, b = fig.data
+        >>> send_animate(fig, [Change(b, {"y": [3.0, 4.0]}, False, False, {})])
+        True
+        >>> a.y, b.y
+        ((1.0,), (3.0, 4.0))
+    """
+    items = [c for c in changes if c.props]
+    if not items:
+        return False
+    if not animatable(items):
+        raise ValueError("send_animate: only points of traces shown already can be animated")
+    index = {id(t): i for i, t in enumerate(figure.data)}
+    traces = [index[id(c.trace)] for c in items]
+    keys = sorted({k for c in items for k in c.props})
+    figure._perform_plotly_restyle(
+        {k: [c.props.get(k, Undefined) for c in items] for k in keys}, traces
+    )
+    figure._send_animate_msg(
+        styles_data=[dict(c.props) for c in items],
+        relayout_data={},
+        trace_indexes=traces,
+        animation_opts=NO_REDRAW,
+    )
     return True

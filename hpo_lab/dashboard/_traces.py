@@ -218,6 +218,24 @@ class TraceSync:
             float(a[:, 3].max()),
         )
 
+    def anchor(self) -> Change | None:
+        """A change that resends the smallest trace shown as it is (None: none shown).
+
+        An animation without redraw clears every subplot it is given no trace of (see
+        :mod:`._send`): adding this keeps this view's subplot.
+        """
+        best: tuple[int, Any, dict[str, Any]] | None = None
+        for trace in self._by_key.values():
+            sent = self._sent.get(id(trace), {})
+            x, y = sent.get("x"), sent.get("y")
+            if sent.get("visible") is not True or not isinstance(x, np.ndarray):
+                continue
+            if best is None or len(x) < best[0]:
+                best = (len(x), trace, {"x": x, "y": y})
+        if best is None:
+            return None
+        return Change(best[1], best[2], False, False, self._sent[id(best[1])])
+
     def clear(self) -> None:
         """Removes every trace of this view from the figure."""
         mine = {id(t) for t in self._by_key.values()} | {

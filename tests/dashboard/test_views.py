@@ -95,13 +95,13 @@ def test_many_finished_curves_share_a_points_budget() -> None:
         events += curve_events(n, 300, t0=float(n))
         events.append(TrialFinished(n, "COMPLETE", (1.0 / (n + 1),)))
     m.apply(events)
-    data = curves_data(m, "loss", max_points=200, budget=1_000)
+    data = curves_data(m, "loss", max_points=200, budget=1_000, chunk=50)
     chunks = [t for t in data.traces if t.key.startswith("COMPLETE:")]
     lengths = {len(t.props["x"]) for t in chunks}
     assert lengths == {50 * (8 + 1)}  # 1,000 points for 100 curves: 8 each (and a gap)
     best = next(t for t in data.traces if t.key == "best")
     assert 100 < len(best.props["x"]) <= 200  # the best (and selected, running) keep max_points
-    roomy = curves_data(m, "loss", budget=100_000).traces[0].props["x"].size
+    roomy = curves_data(m, "loss", budget=100_000, chunk=50).traces[0].props["x"].size
     assert roomy == 50 * (152 + 1)  # with room, each finished curve gets max_points too
     with pytest.raises(ValueError, match="budget must be an int of at least 100"):
         curves_data(m, budget=10)
