@@ -195,7 +195,8 @@ class CurvesPanel(Panel):
                     wanted = (wanted[0] - room, wanted[1] + room)
                 self._ranges[axis] = wanted
                 ranges[axis] = wanted
-        x_wanted = self._x_range(bool(c.live))
+        box = _union(self.curves.extent(), self.live.extent())  # every point of the frame
+        x_wanted = self._x_range(box if c.live else None)
         if x_wanted != self._ranges.get("xaxis"):
             self._ranges["xaxis"] = ranges["xaxis"] = x_wanted
         if ranges:
@@ -212,7 +213,7 @@ class CurvesPanel(Panel):
         else:
             sent = send_restyle(fig, settled + growing)
             if sent or relayout or ranges:
-                self._drawn = _union(self.curves.extent(), self.live.extent())
+                self._drawn = box
         if sent or relayout or ranges:
             self.pacer.sent()
         self._sync_picker(c)
@@ -220,12 +221,12 @@ class CurvesPanel(Panel):
     def ready(self) -> bool:
         return self.figure is None or self.pacer.ready()
 
-    def _x_range(self, running: bool) -> tuple[float, float] | None:
-        """The step axis's range: while trials run, their curves grow to the right, so the axis
-        gets room ahead (a quarter of its span) and is not rescaled, and the figure not
-        redrawn, for every step; when none runs, it fits the curves (None)."""
+    def _x_range(self, box: tuple[float, ...] | None) -> tuple[float, float] | None:
+        """The step axis's range for the points' ``box`` while trials run (None when none
+        runs): their curves grow to the right, so the axis gets room ahead (a quarter of its
+        span) and is not rescaled, nor the figure redrawn, for every step; when none runs, it
+        fits the curves (None)."""
         shown = self._ranges.get("xaxis")
-        box = _union(self.curves.extent(), self.live.extent()) if running else None
         if box is None:
             return None
         if shown is not None and shown[0] <= box[0] and box[1] <= shown[1]:

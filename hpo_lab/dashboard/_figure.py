@@ -22,6 +22,7 @@ the edit ids of the deltas, before plotly's deserializer walks them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
@@ -52,7 +53,21 @@ class LiveFigure(go.FigureWidget):
         >>> fig._js2py_widget_layoutDelta = {"layout_delta": {}, "layout_edit_id": 1}
         >>> done
         [True]
+        >>> acked = []
+        >>> fig.on_acknowledged(acked.append)  # every acknowledged edit, by its id
+        >>> fig._js2py_layoutDelta = {"layout_delta": {}, "layout_edit_id": 7}
+        >>> acked
+        [7]
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ack_callbacks: list[Callable[[int], Any]] = []
+
+    def on_acknowledged(self, callback: Callable[[int], Any]) -> None:
+        """Calls ``callback`` with the layout-edit id of every edit the front end acknowledges
+        (it has drawn it, and every edit before it), on the kernel's main thread."""
+        self._ack_callbacks.append(callback)
 
     # The deltas arrive with every default of every trace (85 kB of JSON for 65 traces); only
     # their edit ids are kept, so the kernel does not walk the rest.
@@ -73,6 +88,10 @@ class LiveFigure(go.FigureWidget):
     @observe("_js2py_layoutDelta", "_js2py_widget_layoutDelta")
     def _handler_js2py_layoutDelta(self, change: dict[str, Any]) -> None:
         message = change["new"]
+        edit_id = message.get("layout_edit_id") if message else None
+        if isinstance(edit_id, int):
+            for callback in list(self._ack_callbacks):
+                callback(edit_id)
         if message and message.get("layout_edit_id") == self._last_layout_edit_id:
             self._layout_edit_in_process = False
             self._call_waiting()

@@ -6,9 +6,9 @@ everything on the page, cell outputs included, falls further and further behind 
 updates/s sent, 4 drawn, a report reaching the screen 8 s late). So a figure gets its next update
 only once its front end has drawn the last one.
 
-The front end says so: after every edit, plotly's widget sends the kernel a layout delta
-carrying the edit's id (see :mod:`._figure`). The pacer notes the id of every update it sends and
-watches those deltas. An acknowledgement of any later edit also covers the earlier ones.
+The front end says so: after every edit, plotly's widget acknowledges the edit's id, which
+:meth:`~._figure.LiveFigure.on_acknowledged` passes on. The pacer notes the id of every update it
+sends. An acknowledgement of any later edit also covers the earlier ones.
 
 Acknowledgements are handled on the kernel's main thread. A running cell (for example
 ``session.wait()``) keeps that thread busy. Then no acknowledgement can arrive however fast the
@@ -32,17 +32,14 @@ MIN_INTERVAL = 0.1
 MAX_INTERVAL = 2.0
 #: A probe of the kernel's main thread that has not run after this long means the thread is busy.
 PROBE_GRACE = 0.05
-#: The delta messages that acknowledge an edit: the name plotly's front end uses, and the one
-#: its kernel side listens to.
-ACK_TRAITS = ("_js2py_widget_layoutDelta", "_js2py_layoutDelta")
 
 
 class FramePacer:
     """Says when a figure may take its next update.
 
     Args:
-        figure: A plotly ``FigureWidget`` (a :class:`~._figure.LiveFigure`, whose
-            acknowledgements reach the kernel).
+        figure: A :class:`~._figure.LiveFigure` (plotly's own ``FigureWidget`` never hears
+            its front end's acknowledgements).
         on_ready: Called (on the kernel's main thread) when the front end has drawn the last
             update, so that waiting changes can go out at once.
         clock: Monotonic seconds (tests pass a fake one).
@@ -69,8 +66,7 @@ class FramePacer:
         self._probe_posted_at: float | None = None  # a probe posted that has not run yet
         #: Moving average of the time from sending an update to its acknowledgement.
         self.latency = MIN_INTERVAL
-        names = [n for n in ACK_TRAITS if figure.has_trait(n)]
-        figure.observe(self._on_delta, names=names)
+        figure.on_acknowledged(self._on_acknowledged)
 
     @property
     def attached(self) -> bool:
@@ -117,12 +113,8 @@ class FramePacer:
                 self._in_flight[edit_id] = now
 
     # ------------------------------------------------------------------ internals
-    def _on_delta(self, change: dict[str, Any]) -> None:
-        """A front end acknowledged edit ``layout_edit_id`` (and all before it)."""
-        message = change.get("new")
-        if not isinstance(message, dict) or not isinstance(message.get("layout_edit_id"), int):
-            return
-        edit_id = message["layout_edit_id"]
+    def _on_acknowledged(self, edit_id: int) -> None:
+        """The front end drew edit ``edit_id`` (and all before it)."""
         with self._lock:
             acked = [i for i in self._in_flight if i <= edit_id]
             if not acked:

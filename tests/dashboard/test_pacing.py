@@ -7,7 +7,6 @@ import itertools
 from types import SimpleNamespace
 
 import pytest
-from traitlets import Dict, HasTraits
 
 from hpo_lab.dashboard import _pacing
 from hpo_lab.dashboard._figure import LiveFigure
@@ -36,23 +35,24 @@ class Loop:
             self.callbacks.pop(0)()
 
 
-class Figure(HasTraits):
-    """What the pacer uses of a FigureWidget: edit ids, the acknowledgement traits, its comm."""
-
-    _js2py_widget_layoutDelta = Dict(allow_none=True)
-    _js2py_layoutDelta = Dict(allow_none=True)
+class Figure:
+    """What the pacer uses of a LiveFigure: edit ids, acknowledgements, its comm."""
 
     def __init__(self, loop: Loop | None) -> None:
-        super().__init__()
         self._last_layout_edit_id = 0
+        self._acked: list = []
         self.comm = None if loop is None else SimpleNamespace(kernel=SimpleNamespace(io_loop=loop))
 
     def send(self) -> int:
         self._last_layout_edit_id += 1
         return self._last_layout_edit_id
 
-    def ack(self, edit_id: int, name: str = "_js2py_widget_layoutDelta") -> None:
-        setattr(self, name, {"layout_delta": {}, "layout_edit_id": edit_id})
+    def on_acknowledged(self, callback) -> None:
+        self._acked.append(callback)
+
+    def ack(self, edit_id: int) -> None:
+        for callback in self._acked:
+            callback(edit_id)
 
 
 @pytest.fixture
@@ -101,14 +101,33 @@ def test_a_later_acknowledgement_covers_earlier_updates(rig):
 def test_acknowledgements_of_other_edits_are_ignored(rig):
     edit_id = send(rig)
     rig.figure.ack(edit_id - 1)  # an edit sent before the pacer's, by someone else
-    rig.figure._js2py_widget_layoutDelta = {"layout_delta": {}}  # no id
     assert rig.pacer.in_flight == 1 and rig.ready == []
 
 
-def test_plotlys_own_trait_name_also_acknowledges(rig):
-    edit_id = send(rig)
-    rig.figure.ack(edit_id, name="_js2py_layoutDelta")
-    assert rig.pacer.in_flight == 0 and rig.ready
+@pytest.fixture
+def live(monkeypatch):
+    """A real LiveFigure behind a pacer, as if a kernel were attached."""
+    loop = Loop()
+    monkeypatch.setattr(FramePacer, "_kernel", property(lambda self: SimpleNamespace(io_loop=loop)))
+    figure = LiveFigure(data=[{"type": "scatter", "y": [1.0, 2.0]}])
+    done: list[bool] = []
+    return figure, FramePacer(figure, on_ready=lambda: done.append(True)), done
+
+
+def test_a_delta_without_an_edit_id_acknowledges_nothing(live):
+    figure, pacer, done = live
+    figure.plotly_restyle({"name": ["a"]}, [0])
+    pacer.sent()
+    figure._js2py_widget_layoutDelta = {"layout_delta": {}}  # no id
+    assert pacer.in_flight == 1 and done == []
+
+
+def test_plotlys_own_trait_name_also_acknowledges(live):
+    figure, pacer, done = live
+    figure.plotly_restyle({"name": ["a"]}, [0])
+    pacer.sent()
+    figure._js2py_layoutDelta = {"layout_delta": {}, "layout_edit_id": figure._last_layout_edit_id}
+    assert pacer.in_flight == 0 and done
 
 
 def test_a_slow_browser_is_waited_for_while_the_main_thread_is_free(rig):
@@ -150,13 +169,9 @@ def test_a_closed_event_loop_counts_as_busy(rig):
     assert rig.pacer.ready()
 
 
-def test_live_figure_edit_ids_are_acknowledged_through_its_front_end_name(monkeypatch):
+def test_live_figure_edit_ids_are_acknowledged_through_its_front_end_name(live):
     """With plotly's real edit ids: a restyle, then the delta plotly's front end sends."""
-    loop = Loop()
-    monkeypatch.setattr(FramePacer, "_kernel", property(lambda self: SimpleNamespace(io_loop=loop)))
-    figure = LiveFigure(data=[{"type": "scatter", "y": [1.0, 2.0]}])
-    done: list[bool] = []
-    pacer = FramePacer(figure, on_ready=lambda: done.append(True))
+    figure, pacer, done = live
     figure.plotly_restyle({"name": ["a"]}, [0])
     pacer.sent()
     assert pacer.in_flight == 1 and not pacer.ready()
