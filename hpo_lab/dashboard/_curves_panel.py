@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any, NamedTuple
 
 import ipywidgets as w
@@ -9,7 +11,7 @@ import plotly.graph_objects as go
 
 from . import _style as st
 from ._changes import Changes
-from ._curves import CurvesData, curves_data, default_series
+from ._curves import LAYER, CurvesData, curves_data, default_series
 from ._figure import LiveFigure
 from ._history import HistoryData, history_data
 from ._hover import trial_line
@@ -17,7 +19,7 @@ from ._model import DashboardModel
 from ._pacing import FramePacer
 from ._panel import Panel, register_panel
 from ._send import animatable, send_animate, send_restyle
-from ._traces import TraceSync
+from ._traces import Change, TraceSync, extent_of
 
 #: Past this many points drawn, finished curves switch from SVG to WebGL (``scattergl``). In the
 #: headless chromium of the tests (software WebGL) SVG was faster at every size measured, up to
@@ -31,6 +33,11 @@ HINT = (
     " · drag to zoom, double-click to reset</span>"
 )
 HISTORY_DOMAIN = (0.68, 1.0)
+#: Seconds the legend's counts may lag behind: plotly.js redraws the legend only with the whole
+#: figure, so they change with the next full redraw, or on their own after this long.
+LEGEND_HOLD = 5.0
+#: Room ahead on an axis whose points grow to the right while trials run, as a share of its span.
+ROOM = 0.25
 
 
 class CurvesPanelData(NamedTuple):
@@ -59,7 +66,10 @@ class CurvesPanel(Panel):
         self._history_memo: tuple[Any, HistoryData] | None = None
         self._layout_state: tuple[Any, ...] | None = None
         self._ranges: dict[str, tuple[float, float] | None] = {}
-        self._drawn: tuple[float, ...] | None = None  # the points' box at the last full redraw
+        #: Each subplot's points' box at the last full redraw (where its axes autorange).
+        self._drawn: dict[str, tuple[float, ...] | None] = {}
+        self._full_at = -float("inf")  # time.monotonic() of the last full redraw
+        self._legend_timer: threading.Timer | None = None
         self.figure: go.FigureWidget | None = None
         self._syncing = False
 
@@ -79,7 +89,10 @@ class CurvesPanel(Panel):
         self.pacer = FramePacer(self.figure, on_ready=lambda: self.context.flush(self))
         select, hover = self.context.select, self._on_hover
         self.curves = TraceSync(self.figure, "x", "y", on_click=select, on_hover=hover)
-        self.live = TraceSync(self.figure, "x", "y", on_click=select, on_hover=hover, layer_base=50)
+        # running trials come and go: their traces are parked, not hidden, for the next ones
+        self.live = TraceSync(
+            self.figure, "x", "y", on_click=select, on_hover=hover, layer_base=50, park=True
+        )
         self.history = TraceSync(
             self.figure, "x2", "y2", on_click=select, on_hover=hover, layer_base=100
         )
@@ -173,19 +186,22 @@ class CurvesPanel(Panel):
         self.live.prepare(c.live)
         self.history.prepare(h.traces)
         layout_state = (c.series, c.log_y, c.message, h.message, h.objective, h.direction)
-        relayout = layout_state != self._layout_state
-        if relayout:
+        layout: dict[str, Any] = {}  # what changes in the layout, in plotly's relayout terms
+        if layout_state != self._layout_state:
             self._layout_state = layout_state
             arrow = "↓" if h.direction == "minimize" else "↑"
-            with fig.batch_update():
-                fig.layout.yaxis.type = "log" if c.log_y else "linear"
-                fig.layout.yaxis.title.text = c.series or ""
-                fig.layout.yaxis2.title.text = f"{h.objective} {arrow}"
-                fig.layout.annotations = _annotations(c, h)
+            layout["yaxis.type"] = "log" if c.log_y else "linear"
+            layout["yaxis.title.text"] = c.series or ""
+            layout["yaxis2.title.text"] = f"{h.objective} {arrow}"
+            layout["annotations"] = _annotations(c, h)
         # Every change of the frame in one message: plotly.js recomputes and redraws the whole
         # figure for each restyle, whatever it holds (see ._send).
-        settled = self.curves.diff(c.traces) + self.history.diff(h.traces)
-        growing = self.live.diff(c.live)
+        now = time.monotonic()
+        legend = [spec for spec in c.traces if spec.layer == LAYER["legend"]]
+        hold = bool(legend) and now - self._full_at < LEGEND_HOLD
+        others = [spec for spec in c.traces if spec.layer != LAYER["legend"]] if hold else c.traces
+        curves = self.curves.diff(others) + self.live.diff(c.live)
+        history = self.history.diff(h.traces)
         ranges = {}
         for axis, wanted in (("yaxis", c.y_range), ("yaxis2", h.y_range)):
             shown = self._ranges.get(axis)
@@ -195,61 +211,80 @@ class CurvesPanel(Panel):
                     wanted = (wanted[0] - room, wanted[1] + room)
                 self._ranges[axis] = wanted
                 ranges[axis] = wanted
-        box = _union(self.curves.extent(), self.live.extent())  # every point of the frame
-        x_wanted = self._x_range(box if c.live else None)
-        if x_wanted != self._ranges.get("xaxis"):
-            self._ranges["xaxis"] = ranges["xaxis"] = x_wanted
-        if ranges:
-            with fig.batch_update():
-                for axis, wanted in ranges.items():
-                    if wanted is None:
-                        fig.layout[axis].autorange = True
-                    else:
-                        fig.layout[axis].range = list(wanted)
-        if not (relayout or ranges or settled) and self._may_animate(growing):
-            # Only running curves grew: redraw just them.
-            anchor = self.history.anchor()
-            sent = send_animate(fig, growing + ([anchor] if anchor is not None else []))
+        # While trials run, points appear to the right (steps, trial numbers): room ahead.
+        boxes = {
+            "curves": _union(self.curves.extent(), self.live.extent()),
+            "history": self.history.extent(),
+        }
+        for axis, subplot in (("xaxis", "curves"), ("xaxis2", "history")):
+            wanted = _room_ahead(self._ranges.get(axis), boxes[subplot] if c.live else None)
+            if wanted != self._ranges.get(axis):
+                self._ranges[axis] = ranges[axis] = wanted
+        for axis, wanted in ranges.items():
+            if wanted is None:
+                layout[f"{axis}.autorange"] = True
+            else:
+                layout[f"{axis}.range"] = list(wanted)
+        if not layout and self._may_animate(curves, history):
+            # Only traces shown already changed, within the axes drawn: redraw just them.
+            sent = send_animate(fig, curves + history + self._anchors(curves, history))
         else:
-            sent = send_restyle(fig, settled + growing)
-            if sent or relayout or ranges:
-                self._drawn = box
-        if sent or relayout or ranges:
+            if hold:  # the figure is redrawn anyway: the legend goes along
+                curves += self.curves.diff(legend)
+                hold = False
+            sent = send_restyle(fig, curves + history, layout)
+            if sent:
+                self._drawn = boxes
+                self._full_at = now
+        if sent:
             self.pacer.sent()
+        if hold and self.curves.stale(legend):
+            self._redraw_legend_later(LEGEND_HOLD - (now - self._full_at))
         self._sync_picker(c)
 
     def ready(self) -> bool:
         return self.figure is None or self.pacer.ready()
 
-    def _x_range(self, box: tuple[float, ...] | None) -> tuple[float, float] | None:
-        """The step axis's range for the points' ``box`` while trials run (None when none
-        runs): their curves grow to the right, so the axis gets room ahead (a quarter of its
-        span) and is not rescaled, nor the figure redrawn, for every step; when none runs, it
-        fits the curves (None)."""
-        shown = self._ranges.get("xaxis")
-        if box is None:
-            return None
-        if shown is not None and shown[0] <= box[0] and box[1] <= shown[1]:
-            return shown
-        span = box[1] - box[0] or 1.0
-        return (box[0], box[1] + 0.25 * span)
-
-    def _may_animate(self, growing: list[Any]) -> bool:
-        """Whether the running curves' changes can go without a redraw of the figure: they
-        only move points, nothing is drawn with WebGL, and the axes drawn last still hold every
-        point (an animation does not rescale them)."""
-        if not animatable(growing) or self.curves.gl or self.history.gl or self._drawn is None:
+    def _may_animate(self, curves: list[Change], history: list[Change]) -> bool:
+        """Whether the frame's changes can go without a redraw of the figure: they only change
+        traces shown already (no legend, no WebGL), and each subplot's axes, as drawn last,
+        still hold every point changed (an animation does not rescale them)."""
+        changes = curves + history
+        if not animatable(changes) or self.curves.gl or self.history.gl:
             return False
-        now = self.live.extent()
-        if now is None:
-            return True
-        x0, x1, y0, y1 = self._drawn
-        shown_x = self._ranges.get("xaxis")
-        if shown_x is not None:
-            x0, x1 = shown_x
-        inside_x = x0 <= now[0] and now[1] <= x1
-        inside_y = self._ranges.get("yaxis") is not None or (y0 <= now[2] and now[3] <= y1)
-        return inside_x and inside_y
+        for subplot, axes, mine in (
+            ("curves", ("xaxis", "yaxis"), curves),
+            ("history", ("xaxis2", "yaxis2"), history),
+        ):
+            box = _union(*(extent_of(ch.current) for ch in mine))
+            if box is None:
+                continue
+            drawn = self._drawn.get(subplot)
+            shown_x, shown_y = (self._ranges.get(a) for a in axes)
+            x0, x1 = shown_x if shown_x is not None else (drawn or (0.0, -1.0, 0.0, -1.0))[:2]
+            y0, y1 = shown_y if shown_y is not None else (drawn or (0.0, -1.0, 0.0, -1.0))[2:]
+            if not (x0 <= box[0] and box[1] <= x1 and y0 <= box[2] and box[3] <= y1):
+                return False
+        return True
+
+    def _anchors(self, curves: list[Change], history: list[Change]) -> list[Change]:
+        """A trace for each subplot the frame does not touch: an animation clears the others."""
+        out = []
+        for mine, views in ((curves, (self.live, self.curves)), (history, (self.history,))):
+            if not mine:
+                anchor = next((a for v in views if (a := v.anchor()) is not None), None)
+                if anchor is not None:
+                    out.append(anchor)
+        return out
+
+    def _redraw_legend_later(self, delay: float) -> None:
+        """Updates the panel again in ``delay`` seconds, for the legend it held back."""
+        if self._legend_timer is not None and self._legend_timer.is_alive():
+            return
+        timer = threading.Timer(max(0.0, delay), lambda: self.context.flush(self))
+        timer.daemon = True
+        self._legend_timer = timer
+        timer.start()
 
     def _sync_picker(self, c: CurvesData) -> None:
         self.series = c.series
@@ -265,6 +300,8 @@ class CurvesPanel(Panel):
             self._syncing = False
 
     def close(self) -> None:
+        if self._legend_timer is not None:
+            self._legend_timer.cancel()
         if self.figure is not None:
             self.figure.close()
 
@@ -280,6 +317,28 @@ def _union(*boxes: tuple[float, float, float, float] | None) -> tuple[float, ...
         min(b[2] for b in real),
         max(b[3] for b in real),
     )
+
+
+def _room_ahead(
+    shown: tuple[float, float] | None, box: tuple[float, ...] | None
+) -> tuple[float, float] | None:
+    """An axis's range for points (``box``, x first) that grow to the right while trials run:
+    ``shown`` while it holds them, else their span and a :data:`ROOM` share more, so that the
+    axis is not rescaled (nor the figure redrawn) for every step; None (autorange) without
+    points, or when no trial runs.
+
+    Example:
+        >>> _room_ahead(None, (0.0, 100.0, 0.5, 2.0))
+        (0.0, 125.0)
+        >>> _room_ahead((0.0, 125.0), (0.0, 110.0, 0.5, 2.0))
+        (0.0, 125.0)
+    """
+    if box is None:
+        return None
+    if shown is not None and shown[0] <= box[0] and box[1] <= shown[1]:
+        return shown
+    span = box[1] - box[0] or 1.0
+    return (box[0], box[1] + ROOM * span)
 
 
 def _same_range(shown: tuple[float, float] | None, wanted: tuple[float, float] | None) -> bool:

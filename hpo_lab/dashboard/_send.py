@@ -6,23 +6,27 @@ redraws every trace of the figure (and the widget compares every trace with its 
 changes of a frame, from every view of a figure, go out as ONE restyle: a trace that keeps a
 plain property gets plotly's ``Undefined`` for it.
 
-A frame in which only points moved (running trials' curves grew, nothing appeared, ended or
-changed style) can go as an animation without redraw instead (:func:`send_animate`): plotly.js
-then recomputes and redraws only the traces it is given (measured on the learning-curves figure
-of a 1,000-trial search in headless chromium: 85 ms instead of 175). Two catches, both handled by
-the caller: axes do not rescale (so points must stay within the ranges drawn), and a subplot
-given no trace at all is cleared (so every subplot gets one, see ``TraceSync.anchor``).
+A frame that only changes traces already shown (their points, colours, names and hover
+templates: running trials' curves grew, a trial ended and its curve joined a finished chunk, a
+running trial took over a parked trace) can go as an animation without redraw instead
+(:func:`send_animate`): plotly.js then recomputes and redraws only the traces it is given
+(measured on the learning-curves figure of a 1,000-trial search in headless chromium: 85 ms
+instead of 175). What it cannot do, checked in chromium: show or hide a trace, redraw the legend,
+rescale an axis, and it clears a subplot given no trace at all. The caller keeps points within
+the ranges drawn, sends legend changes with full frames, and gives every subplot a trace (see
+``TraceSync.anchor``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from plotly.basedatatypes import Undefined
 
-#: What an animation without redraw may change: the points (and their trial numbers).
-ANIMATABLE = frozenset({"x", "y", "customdata"})
+#: What an animation without redraw may change (each checked in headless chromium: plotly.js
+#: redraws the trace's points and restyles its line and markers).
+ANIMATABLE = frozenset({"x", "y", "customdata", "name", "hovertemplate", "line", "marker"})
 #: plotly.js's options for an animation that only moves points, at once.
 NO_REDRAW = {
     "transition": {"duration": 0},
@@ -35,9 +39,12 @@ NO_REDRAW = {
 CONTAINERS = frozenset({"line", "marker", "hoverlabel", "textfont", "domain", "dimensions"})
 
 
-def send_restyle(figure: Any, changes: Sequence[Any]) -> bool:
-    """Sends ``changes`` (``Change`` tuples of :mod:`._traces`) as one ``Plotly.restyle``;
-    returns whether there was anything to send.
+def send_restyle(
+    figure: Any, changes: Sequence[Any], layout: Mapping[str, Any] | None = None
+) -> bool:
+    """Sends ``changes`` (``Change`` tuples of :mod:`._traces`) as one ``Plotly.restyle``, or,
+    with ``layout`` changes (plotly's relayout terms: ``{"xaxis.range": [0, 1]}``), both as one
+    ``Plotly.update``: one redraw either way. Returns whether there was anything to send.
 
     Example:
         >>> import plotly.graph_objects as go
@@ -49,9 +56,11 @@ def send_restyle(figure: Any, changes: Sequence[Any]) -> bool:
         True
         >>> a.y, a.name, b.y, b.name
         ((3.0,), None, (2.0,), 'b')
+        >>> send_restyle(fig, [], {"xaxis.range": [0, 5]}), fig.layout.xaxis.range
+        (True, (0, 5))
     """
     items = [c for c in changes if c.props]
-    if not items:
+    if not items and not layout:
         return False
     index = {id(t): i for i, t in enumerate(figure.data)}
     data = {}
@@ -62,22 +71,33 @@ def send_restyle(figure: Any, changes: Sequence[Any]) -> bool:
             else (c.current.get(key) if key in CONTAINERS else Undefined)
             for c in items
         ]
-    figure.plotly_restyle(data, [index[id(c.trace)] for c in items])
+    traces = [index[id(c.trace)] for c in items]
+    if layout:
+        figure.plotly_update(restyle_data=data, relayout_data=dict(layout), trace_indexes=traces)
+    else:
+        figure.plotly_restyle(data, traces)
     return True
 
 
 def animatable(changes: Sequence[Any]) -> bool:
-    """Whether ``changes`` only move points of traces shown already (see :func:`send_animate`).
+    """Whether ``changes`` only change :data:`ANIMATABLE` properties of traces shown already,
+    none of them in the legend (see :func:`send_animate`).
 
     Example:
         >>> from hpo_lab.dashboard._traces import Change
-        >>> animatable([Change(None, {"x": [1.0], "y": [2.0]}, False, False, {})])
+        >>> animatable([Change(None, {"x": [1.0], "name": "b"}, False, False, {})])
         True
-        >>> animatable([Change(None, {"y": [2.0], "name": "b"}, False, False, {})])
+        >>> animatable([Change(None, {"y": [2.0], "mode": "markers"}, False, False, {})])
+        False
+        >>> animatable([Change(None, {"name": "b"}, False, False, {"showlegend": True})])
         False
     """
     return bool(changes) and all(
-        not c.fresh and not c.retired and c.props.keys() <= ANIMATABLE for c in changes
+        not c.fresh
+        and not c.retired
+        and c.props.keys() <= ANIMATABLE
+        and c.current.get("showlegend") is not True
+        for c in changes
     )
 
 
@@ -101,7 +121,7 @@ def send_animate(figure: Any, changes: Sequence[Any]) -> bool:
     if not items:
         return False
     if not animatable(items):
-        raise ValueError("send_animate: only points of traces shown already can be animated")
+        raise ValueError("send_animate: these changes need a redraw (see animatable())")
     index = {id(t): i for i, t in enumerate(figure.data)}
     traces = [index[id(c.trace)] for c in items]
     keys = sorted({k for c in items for k in c.props})

@@ -5,6 +5,10 @@ A view's pure function returns :class:`TraceSpec` objects, each with a stable ``
 keeps one figure trace per key: it updates a trace only when its token changed, reuses the
 traces of keys that disappeared (hidden, emptied) for new keys of the same layer, and keeps traces
 in layer order so that, say, running curves are drawn over finished ones.
+
+Traces that come and go all the time (running trials' curves) can be *parked* instead of hidden:
+emptied to one NaN point but left visible, so that showing another key on them later is a change
+of points and style only, which plotly.js can draw without redrawing the figure (see ``._send``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from ._send import send_restyle
 
 _EMPTY = np.empty(0, dtype=np.float64)
 _UNSET = object()
+_NAN_POINT = np.array([np.nan])
+#: A parked trace: visible, nothing drawn (plotly.js keeps the old line of a trace animated to
+#: no point at all, but removes it for a NaN point).
+_PARKED = {"visible": True, "x": _NAN_POINT, "y": _NAN_POINT, "customdata": None, "name": ""}
 _HIDDEN = {
     "visible": False,
     "x": _EMPTY,
@@ -76,6 +84,8 @@ class TraceSync:
         on_hover: Called with the trial number of a hovered point, and with None when the
             pointer leaves it.
         layer_base: Added to every spec's layer, to order this view's traces among others'.
+        park: Empty the traces of keys that disappeared (one NaN point) instead of hiding them,
+            so they stay visible for the next key of their layer (see the module docstring).
 
     Example:
         >>> fig = go.FigureWidget()
@@ -96,6 +106,7 @@ class TraceSync:
         on_click: ClickCallback | None = None,
         on_hover: HoverCallback | None = None,
         layer_base: int = 0,
+        park: bool = False,
     ) -> None:
         self.figure = figure
         self.xaxis, self.yaxis = xaxis, yaxis
@@ -103,6 +114,7 @@ class TraceSync:
         self.on_click = on_click
         self.on_hover = on_hover
         self.layer_base = layer_base
+        self.park = park
         self._by_key: dict[str, Any] = {}
         self._tokens: dict[str, Hashable] = {}
         self._numbers: dict[int, np.ndarray | int | None] = {}  # id(trace) -> numbers
@@ -183,9 +195,14 @@ class TraceSync:
             for spares in self._spares.values():
                 for trace in spares:
                     if id(trace) in self._to_hide:
-                        hidden = dict(_HIDDEN)
-                        changes.append(Change(trace, hidden, False, True, hidden))
-                        self._sent[id(trace)] = dict(_HIDDEN)
+                        if self.park:  # the rest of its properties stay as they were
+                            before = self._sent.get(id(trace), {})
+                            now = {**before, **_PARKED}
+                            changes.append(Change(trace, _delta(before, now), False, False, now))
+                        else:
+                            now = dict(_HIDDEN)
+                            changes.append(Change(trace, dict(_HIDDEN), False, True, now))
+                        self._sent[id(trace)] = now
                         self._extents.pop(id(trace), None)
             self._to_hide.clear()
         for spec in specs:
@@ -200,10 +217,16 @@ class TraceSync:
             self._sent[id(trace)] = props
             self._tokens[spec.key] = spec.token
             self._numbers[id(trace)] = spec.numbers
-            self._extents[id(trace)] = _extent(props)
+            self._extents[id(trace)] = extent_of(props)
             fresh = before.get("visible") is not True
             changes.append(Change(trace, _delta(before, props), fresh, False, props))
         return changes
+
+    def stale(self, specs: Sequence[TraceSpec]) -> bool:
+        """Whether :meth:`diff` of ``specs`` would send something (it records nothing)."""
+        return any(
+            spec.token is None or self._tokens.get(spec.key, _UNSET) != spec.token for spec in specs
+        )
 
     def extent(self) -> tuple[float, float, float, float] | None:
         """``(xmin, xmax, ymin, ymax)`` of every point shown (None: no point)."""
@@ -320,7 +343,8 @@ def _is_array(value: Any) -> bool:
     return isinstance(value, np.ndarray) or (isinstance(value, dict) and "bdata" in value)
 
 
-def _extent(props: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+def extent_of(props: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+    """``(xmin, xmax, ymin, ymax)`` of the finite points of trace ``props`` (None: none)."""
     x, y = props.get("x"), props.get("y")
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) or not len(x):
         return None

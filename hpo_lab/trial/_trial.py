@@ -3,6 +3,7 @@ live controls."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,10 @@ from hpo_lab.trial._controls import (
     TrialStopped,
 )
 from hpo_lab.trial._deferred import DEFAULT_INTERVAL, DeferredBuffer
+from hpo_lab.trial._intermediate import IntermediateValues
 from hpo_lab.trial._values import check_step, convert_metrics, is_deferred, resolve_deferred
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,12 @@ class Trial:
         self._known_params: set[str] = set(optuna_trial.params)
         self._primary_steps: set[int] = set()
         self._optuna_reports = settings.metric is not None and settings.n_objectives == 1
+        # without a pruner nothing reads Optuna's intermediate values while the trial runs
+        self._intermediate = (
+            IntermediateValues(optuna_trial.study._storage, optuna_trial._trial_id)
+            if self._optuna_reports and not settings.pruning
+            else None
+        )
         self._last_values: dict[str, Any] = {}
         self.last_step: float | None = None
         self.last_primary: float | None = None
@@ -222,7 +232,10 @@ class Trial:
         if step in self._primary_steps:
             return  # Optuna keeps the first value reported at a step; so do its pruners
         self._primary_steps.add(step)
-        self._ot.report(value, step)
+        if self._intermediate is None:
+            self._ot.report(value, step)  # the pruner reads it at once
+        else:
+            self._intermediate.add(step, float(value))
 
     def should_prune(self) -> bool:
         """Whether the trial should end now (asked by the user, or decided by the pruner).
@@ -297,6 +310,7 @@ class Trial:
             if not held:
                 return
             self._buffer.flush()
+            self._flush_intermediate()
             controls = self._mailbox.wait(timeout=1.0)
 
     def _apply(self, c: Control, held: bool) -> bool:
@@ -326,8 +340,22 @@ class Trial:
             )
         )
 
+    def _flush_intermediate(self) -> None:
+        if self._intermediate is None:
+            return
+        try:
+            self._intermediate.flush()
+        except Exception as exc:  # the values are in the session's series all the same
+            _logger.warning(
+                "trial %d: writing %d intermediate values to Optuna's storage failed: %s",
+                self.number,
+                self._intermediate.held,
+                exc,
+            )
+
     def _close(self) -> None:
-        """Publish whatever is still buffered (the trial has ended)."""
+        """Write and publish whatever is still buffered (the trial has ended)."""
+        self._flush_intermediate()
         self._buffer.flush()
 
     def __repr__(self) -> str:

@@ -1,15 +1,17 @@
-"""How the learning-curves figure's updates go out: a frame in which only running curves grew is
-an animation without redraw (plotly.js redraws just those traces); anything else is one restyle
-that redraws the figure."""
+"""How the learning-curves figure's updates go out: a frame that only changes traces shown
+already, within the axes drawn (running curves grew, a trial ended or started while others run),
+is an animation without redraw (plotly.js redraws just those traces); anything else (new traces,
+new ranges, the legend) is one restyle that redraws the figure."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 
-from hpo_lab.dashboard import DashboardModel, PanelContext
+from hpo_lab.dashboard import DashboardModel, PanelContext, _curves_panel
 from hpo_lab.dashboard._curves_panel import CurvesPanel
 from hpo_lab.events import MetricsReported, TrialFinished, TrialStarted
 
@@ -37,17 +39,21 @@ class Messages:
         return out
 
 
-@pytest.fixture
-def rig():
+def build(n_finished: int = 3, running: tuple[int, ...] = (3,)):
+    """A curves panel over ``n_finished`` finished trials (30 steps each, COMPLETE) and the
+    ``running`` ones (5 steps so far); returns the model, panel, recorder and flush calls."""
     model = DashboardModel("frames", ["minimize"], metric="loss")
     events = []
-    for n in range(3):  # finished trials: 30 steps each
+    for n in range(n_finished):
         events += [TrialStarted(n)]
-        events += [MetricsReported(n, s, {"loss": 1.0 / (s + 1) + n}) for s in range(30)]
-        events += [TrialFinished(n, "COMPLETE", (0.5 + n,))]
-    events += [TrialStarted(3)] + [MetricsReported(3, s, {"loss": 2.0 - s / 10}) for s in range(5)]
+        events += [MetricsReported(n, s, {"loss": 1.0 / (s + 1) + n % 3}) for s in range(30)]
+        events += [TrialFinished(n, "COMPLETE", (0.5 + n % 3,))]
+    for n in running:
+        events += [TrialStarted(n)]
+        events += [MetricsReported(n, s, {"loss": 2.0 - s / 10}) for s in range(5)]
     model.apply(events)
     session = make_session(None)
+    flushes = []
     context = PanelContext(
         session,
         {},
@@ -57,11 +63,27 @@ def rig():
         select=lambda n: None,
         control=lambda action, **kw: True,
         refresh=lambda panel: None,
+        flush=flushes.append,
     )
     panel = CurvesPanel(context)
     panel.build()
     panel.apply(panel.compute(model))
-    yield model, panel, Messages(panel.figure)
+    return model, panel, Messages(panel.figure), flushes, session
+
+
+@pytest.fixture
+def rig():
+    model, panel, messages, _, session = build()
+    yield model, panel, messages
+    session.close()
+
+
+@pytest.fixture
+def busy():
+    """Ten finished trials, two running: trials end and start while others run."""
+    model, panel, messages, flushes, session = build(10, (10, 11))
+    yield model, panel, messages, flushes
+    panel.close()
     session.close()
 
 
@@ -82,7 +104,7 @@ def test_growing_curves_are_animated_without_redraw(rig):
     assert {"trial 3", "latest"} <= sent_to
     # one trace of the history subplot goes along, or plotly.js clears that subplot
     assert any(fig.data[i].xaxis == "x2" for i in msg["trace_indexes"])
-    assert all(set(style) <= {"x", "y", "customdata"} for style in msg["styles_data"])
+    assert all(set(style) <= {"x", "y", "customdata", "marker"} for style in msg["styles_data"])
     # the kernel's copy of the figure follows, as after a restyle
     np.testing.assert_allclose(running.x, np.arange(9.0))
     assert running.y[-1] == pytest.approx(2.0 - 0.8)
@@ -91,7 +113,7 @@ def test_growing_curves_are_animated_without_redraw(rig):
 def test_points_past_the_drawn_axes_redraw_the_figure(rig):
     model, panel, messages = rig
     frame(model, panel, [MetricsReported(3, 40, {"loss": 1.0})])  # step 40 > 29, the x axis end
-    assert "animate" not in messages.kinds()
+    assert messages.kinds() == ["update"]  # the new range and the points: one redraw
     x0, x1 = panel.figure.layout.xaxis.range  # room ahead for the running curve
     assert x0 == 0 and x1 == pytest.approx(50.0)
     frame(model, panel, [MetricsReported(3, 41, {"loss": 1.0})])  # the axes hold it now
@@ -122,3 +144,60 @@ def test_webgl_curves_are_never_animated(rig):
     frame(model, panel, [MetricsReported(3, 6, {"loss": 1.3})])
     kinds = messages.kinds()
     assert kinds and "animate" not in kinds
+
+
+def test_a_trial_that_ends_while_others_run_is_animated(busy, monkeypatch):
+    model, panel, messages, flushes = busy
+    monkeypatch.setattr(_curves_panel, "LEGEND_HOLD", 1.0)  # the legend is this much behind
+    panel._full_at = time.monotonic()
+    fig = panel.figure
+    n_traces = len(fig.data)
+    legend = {t.name for t in fig.data if t.showlegend}
+    frame(model, panel, [TrialFinished(10, "COMPLETE", (1.6,))])
+    (kind,) = messages.kinds()
+    assert kind == "animate"  # its curve joins its chunk, its trace is parked: no redraw
+    assert len(fig.data) == n_traces and panel.live.keys == ["run:11", "heads"]
+    (parked,) = [t for t in fig.data if t.name == "" and t.visible is True]
+    assert list(map(np.isnan, parked.x)) == [True]  # a NaN point: nothing drawn, still visible
+    chunk = panel.curves.trace("COMPLETE:0")
+    assert 10 in set(np.asarray(chunk.customdata)[~np.isnan(chunk.customdata)].astype(int))
+    history = panel.history.trace("values")
+    assert 10 in set(np.asarray(history.x).astype(int))  # within the history's room ahead
+    # the legend's counts need a redraw: held back, and asked for again later
+    assert {t.name for t in fig.data if t.showlegend} == legend
+    deadline = time.monotonic() + _curves_panel.LEGEND_HOLD + 2
+    while not flushes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert flushes == [panel]
+    panel._full_at -= _curves_panel.LEGEND_HOLD  # as if that time had passed
+    frame(model, panel, [])
+    assert messages.kinds() == ["restyle"]
+    assert "complete (11)" in {t.name for t in fig.data if t.showlegend}
+
+
+def test_a_trial_that_starts_while_others_run_takes_a_parked_trace(busy):
+    model, panel, messages, _ = busy
+    fig = panel.figure
+    frame(model, panel, [TrialFinished(10, "COMPLETE", (1.6,))])
+    messages.kinds()
+    n_traces = len(fig.data)
+    frame(model, panel, [TrialStarted(12), MetricsReported(12, 0, {"loss": 1.5})])
+    ((kind, msg),) = messages.sent
+    assert kind == "animate" and len(fig.data) == n_traces
+    mine = panel.live.trace("run:12")
+    assert mine.name == "trial 12" and mine.visible is True and list(mine.x) == [0.0]
+    styles = dict(zip(msg["trace_indexes"], msg["styles_data"]))
+    sent = styles[next(i for i, t in enumerate(fig.data) if t is mine)]
+    assert {"x", "y", "name", "hovertemplate", "line"} <= set(sent)  # its own colour and hover
+    assert "Trial 12" in sent["hovertemplate"]
+
+
+def test_a_new_trace_redraws_the_figure_and_brings_the_legend(busy):
+    model, panel, messages, _ = busy
+    frame(model, panel, [TrialFinished(10, "COMPLETE", (1.6,))])
+    messages.kinds()
+    frame(model, panel, [TrialFinished(11, "FAIL", None)])  # the first failed curve: new traces
+    kinds = messages.kinds()
+    assert kinds and "animate" not in kinds
+    names = {t.name for t in panel.figure.data if t.showlegend}
+    assert {"complete (11)", "failed (1)"} <= names  # the held legend went along

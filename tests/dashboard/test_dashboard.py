@@ -105,7 +105,7 @@ def test_session_controls_from_the_status_bar(sessions, boards) -> None:
     front_end(board.status, {"type": "control", "action": "pause"})
     assert s.state == "paused"
     settle(board)
-    wait_for(lambda: board.model.trials[0].held)  # held at its next report
+    wait_for(lambda: 0 in board.model.trials and board.model.trials[0].held)  # at its next report
     settle(board)
     assert board.table.rows[0]["state"] == "PAUSED"
     assert board.status.data["controls"]["resume"] and not board.status.data["controls"]["pause"]

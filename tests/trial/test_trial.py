@@ -45,6 +45,7 @@ def test_report_records_every_series_and_the_primary_goes_to_optuna():
         (1, {"loss": 0.8, "hyper/lr": 0.01}),
         (1.5, {"acc": 0.7}),
     ]
+    trial._close()  # without a pruner Optuna's values may wait for the trial's end
     assert study.trials[0].intermediate_values == {0: 1.0, 1: 0.8}
     assert trial.last_step == 1.5 and trial.last_primary == 0.8
 
@@ -55,6 +56,7 @@ def test_primary_needs_whole_steps_and_duplicates_keep_the_first():
         trial.report(0.5, loss=1.0)
     trial.report(2, loss=1.0)
     trial.report(2, loss=5.0)  # Optuna keeps the first value at a step; we keep both in series
+    trial._close()
     assert study.trials[0].intermediate_values == {2: 1.0}
     assert [e.values["loss"] for e in events] == [1.0, 5.0]
 
