@@ -70,6 +70,7 @@ class CurvesPanel(Panel):
         self._drawn: dict[str, tuple[float, ...] | None] = {}
         self._full_at = -float("inf")  # time.monotonic() of the last full redraw
         self._legend_timer: threading.Timer | None = None
+        self._legend_held = False  # legend changes wait for a full redraw
         self.figure: go.FigureWidget | None = None
         self._syncing = False
 
@@ -144,7 +145,8 @@ class CurvesPanel(Panel):
     def wants(self, changes: Changes) -> bool:
         series = self.series
         return bool(
-            changes.reset
+            self._legend_held  # its time has come (see _redraw_legend_later)
+            or changes.reset
             or changes.states
             or changes.finished
             or changes.params
@@ -238,7 +240,8 @@ class CurvesPanel(Panel):
                 self._full_at = now
         if sent:
             self.pacer.sent()
-        if hold and self.curves.stale(legend):
+        self._legend_held = hold and self.curves.stale(legend)
+        if self._legend_held:
             self._redraw_legend_later(LEGEND_HOLD - (now - self._full_at))
         self._sync_picker(c)
 
@@ -278,7 +281,8 @@ class CurvesPanel(Panel):
         return out
 
     def _redraw_legend_later(self, delay: float) -> None:
-        """Updates the panel again in ``delay`` seconds, for the legend it held back."""
+        """Updates the panel again in ``delay`` seconds, for the legend it held back (the
+        dashboard asks :meth:`wants` first, which says yes while it is held)."""
         if self._legend_timer is not None and self._legend_timer.is_alive():
             return
         timer = threading.Timer(max(0.0, delay), lambda: self.context.flush(self))

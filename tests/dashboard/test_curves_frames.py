@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from hpo_lab.dashboard import DashboardModel, PanelContext, _curves_panel
+from hpo_lab.dashboard import Changes, DashboardModel, PanelContext, _curves_panel
 from hpo_lab.dashboard._curves_panel import CurvesPanel
 from hpo_lab.events import MetricsReported, TrialFinished, TrialStarted
 
@@ -168,11 +168,12 @@ def test_a_trial_that_ends_while_others_run_is_animated(busy, monkeypatch):
     deadline = time.monotonic() + _curves_panel.LEGEND_HOLD + 2
     while not flushes and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert flushes == [panel]
+    assert flushes == [panel] and panel.wants(Changes())  # no new event needed
     panel._full_at -= _curves_panel.LEGEND_HOLD  # as if that time had passed
     frame(model, panel, [])
     assert messages.kinds() == ["restyle"]
     assert "complete (11)" in {t.name for t in fig.data if t.showlegend}
+    assert not panel.wants(Changes())
 
 
 def test_a_trial_that_starts_while_others_run_takes_a_parked_trace(busy):
