@@ -118,7 +118,9 @@ class TraceSync:
         self._by_key: dict[str, Any] = {}
         self._tokens: dict[str, Hashable] = {}
         self._numbers: dict[int, np.ndarray | int | None] = {}  # id(trace) -> numbers
-        self._layers: dict[int, int] = {}  # id(trace) -> layer
+        # id(trace) -> layer, shared by every view of the figure, so that each orders all of
+        # them alike (running curves over finished ones, whichever view added traces last)
+        self._layers: dict[int, int] = figure.__dict__.setdefault("_hpo_trace_layers", {})
         self._spares: dict[int, list[Any]] = {}
         self._to_hide: set[int] = set()
         self._sent: dict[int, dict[str, Any]] = {}  # id(trace) -> the props last sent
@@ -265,11 +267,12 @@ class TraceSync:
             id(t) for spares in self._spares.values() for t in spares
         }
         self.figure.data = tuple(t for t in self.figure.data if id(t) not in mine)
+        for key in mine:
+            self._layers.pop(key, None)  # shared with the figure's other views: only ours
         for table in (
             self._by_key,
             self._tokens,
             self._numbers,
-            self._layers,
             self._spares,
             self._sent,
             self._extents,
@@ -300,7 +303,7 @@ class TraceSync:
         fig.data = tuple(fig.data[i] for i in order)
 
     def _layer_of(self, trace: Any) -> int:
-        return self._layers.get(id(trace), -1)  # other views' traces: in front, as they were
+        return self._layers.get(id(trace), -1)  # traces no view placed: first, as they were
 
     def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
         if self.on_click is None or not points.point_inds:

@@ -92,11 +92,12 @@ def test_two_views_share_a_figure() -> None:
     left.apply([line("a", [1])])
     right.apply([line("a", [2]), line("b", [3])])
     left.apply([line("a", [1]), line("c", [4])])
+    # every view orders all of the figure's traces by layer (layer_base 100 on top)
     assert [(t.xaxis, t.y[0]) for t in fig.data] == [
-        ("x2", 2.0),
-        ("x2", 3.0),
         ("x", 1.0),
         ("x", 4.0),
+        ("x2", 2.0),
+        ("x2", 3.0),
     ]
     right.clear()
     assert [t.y[0] for t in fig.data] == [1.0, 4.0]
