@@ -19,7 +19,7 @@ from ._model import DashboardModel
 from ._pacing import FramePacer
 from ._panel import Panel, register_panel
 from ._send import animatable, send_animate, send_restyle
-from ._traces import Change, TraceSync, extent_of
+from ._traces import Change, TraceSync
 
 #: Past this many points drawn, finished curves switch from SVG to WebGL (``scattergl``). In the
 #: headless chromium of the tests (software WebGL) SVG was faster at every size measured, up to
@@ -255,11 +255,12 @@ class CurvesPanel(Panel):
         changes = curves + history
         if not animatable(changes) or self.curves.gl or self.history.gl:
             return False
-        for subplot, axes, mine in (
-            ("curves", ("xaxis", "yaxis"), curves),
-            ("history", ("xaxis2", "yaxis2"), history),
+        for subplot, axes, mine, views in (
+            ("curves", ("xaxis", "yaxis"), curves, (self.curves, self.live)),
+            ("history", ("xaxis2", "yaxis2"), history, (self.history,)),
         ):
-            box = _union(*(extent_of(ch.current) for ch in mine))
+            traces = [ch.trace for ch in mine]
+            box = _union(*(v.extent(traces) for v in views))  # as diff() recorded them
             if box is None:
                 continue
             drawn = self._drawn.get(subplot)

@@ -219,7 +219,7 @@ class TraceSync:
             self._sent[id(trace)] = props
             self._tokens[spec.key] = spec.token
             self._numbers[id(trace)] = spec.numbers
-            self._extents[id(trace)] = extent_of(props)
+            self._extents[id(trace)] = _extent(props)
             fresh = before.get("visible") is not True
             changes.append(Change(trace, _delta(before, props), fresh, False, props))
         return changes
@@ -230,9 +230,16 @@ class TraceSync:
             spec.token is None or self._tokens.get(spec.key, _UNSET) != spec.token for spec in specs
         )
 
-    def extent(self) -> tuple[float, float, float, float] | None:
-        """``(xmin, xmax, ymin, ymax)`` of every point shown (None: no point)."""
-        boxes = [e for e in self._extents.values() if e is not None]
+    def extent(
+        self, traces: Sequence[Any] | None = None
+    ) -> tuple[float, float, float, float] | None:
+        """``(xmin, xmax, ymin, ymax)`` of every point shown, or of those of ``traces`` (figure
+        traces; others' are ignored), as recorded when they were sent (None: no point)."""
+        extents = self._extents
+        if traces is None:
+            boxes = [e for e in extents.values() if e is not None]
+        else:
+            boxes = [e for t in traces if (e := extents.get(id(t))) is not None]
         if not boxes:
             return None
         a = np.asarray(boxes)
@@ -346,7 +353,7 @@ def _is_array(value: Any) -> bool:
     return isinstance(value, np.ndarray) or (isinstance(value, dict) and "bdata" in value)
 
 
-def extent_of(props: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+def _extent(props: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
     """``(xmin, xmax, ymin, ymax)`` of the finite points of trace ``props`` (None: none)."""
     x, y = props.get("x"), props.get("y")
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) or not len(x):
