@@ -40,19 +40,10 @@ import time
 from typing import Any
 
 import numpy as np
+from pareto import make_points  # benchmarks/pareto.py: the same point sets (run as a script)
 
 from hpo_lab.dashboard import DashboardModel, PanelContext, ParetoPanel, pareto_view_data
 from hpo_lab.events import TrialFinished
-
-
-def make_points(kind: str, n: int, m: int, seed: int = 0) -> np.ndarray:
-    """As in ``benchmarks/pareto.py``: a cube, or points near the unit sphere (minimised)."""
-    rng = np.random.default_rng(seed)
-    if kind == "uniform":
-        return rng.random((n, m))
-    p = np.abs(rng.normal(size=(n, m)))
-    p /= np.linalg.norm(p, axis=1, keepdims=True)
-    return 1.0 - p * rng.uniform(0.9, 1.0, size=(n, 1))
 
 
 class Board:
