@@ -240,7 +240,7 @@ shown_at = time.time()""",
                     out["first_show_s"] = time.time() - nb.evaluate("shown_at")
                     out["load_s"] = nb.evaluate("load_s")
                     nb.page.evaluate(HOOK_JS)
-                    nb.execute("board.frame_times.clear(); session.start(n_trials=args.live)")
+                    nb.execute("board.frame_times.clear(); _ = session.start(n_trials=args.live)")
                     time.sleep(3)  # let the first wave get going
                     cells_ms = []
                     for _ in range(20):

@@ -14,7 +14,9 @@ class Changes:
     """Sets of trial numbers and flags; empty (falsy) when nothing changed.
 
     Attributes:
-        rows: trials whose table row changed (any field).
+        rows: trials whose table row changed (any field but the last step).
+        steps: trials whose last step moved (new points): the table shows a running trial's at
+            the dashboard's clock tick (once a second), not at every report.
         states: trials whose state changed (started, held, resumed, finished).
         finished: trials that reached COMPLETE, PRUNED or FAIL.
         params: trials that drew new parameter values.
@@ -35,6 +37,7 @@ class Changes:
     """
 
     rows: set[int] = field(default_factory=set)
+    steps: set[int] = field(default_factory=set)
     states: set[int] = field(default_factory=set)
     finished: set[int] = field(default_factory=set)
     params: set[int] = field(default_factory=set)
@@ -74,7 +77,7 @@ class Changes:
     @property
     def trials(self) -> set[int]:
         """Every trial mentioned anywhere."""
-        out = self.rows | self.states | self.finished | self.params
+        out = self.rows | self.steps | self.states | self.finished | self.params
         for numbers in self.points.values():
             out |= numbers
         return out

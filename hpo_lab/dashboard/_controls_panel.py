@@ -136,7 +136,7 @@ class ControlsPanel(Panel):
             or changes.param_names
             or changes.series_names
             or changes.best
-            or (selected is not None and selected in changes.rows)
+            or (selected is not None and (selected in changes.rows or selected in changes.steps))
         )
 
     def compute(self, model: DashboardModel) -> ControlsData:

@@ -45,6 +45,26 @@ LEGEND = (
     ("selected", "selected", st.SELECTED_COLOR),
 )
 _NAN = np.array([np.nan])
+#: What every running trial's trace shares (its points, colour, name and hover text differ).
+RUNNING_STYLE: dict[str, Any] = {
+    "mode": "lines",
+    "opacity": 1.0,
+    "legendgroup": "RUNNING",
+    "showlegend": False,
+}
+RUNNING_WIDTH = 2.2
+#: What the trace of the running trials' latest points shares with nothing else.
+HEADS_STYLE: dict[str, Any] = {
+    "mode": "markers",
+    "name": "latest",
+    "legendgroup": "RUNNING",
+    "showlegend": False,
+}
+HEADS_MARKER: dict[str, Any] = {
+    "size": 8,
+    "symbol": "circle",
+    "line": {"color": "#ffffff", "width": 1.5},
+}
 
 
 class CurvesData(NamedTuple):
@@ -155,14 +175,11 @@ def curves_data(
                 f"run:{number}",
                 LAYER["RUNNING"],
                 {
+                    **RUNNING_STYLE,
                     "x": x,
                     "y": y,
-                    "mode": "lines",
-                    "line": {"color": color, "width": 2.2},
-                    "opacity": 1.0,
+                    "line": {"color": color, "width": RUNNING_WIDTH},
                     "name": f"trial {number}",
-                    "legendgroup": "RUNNING",
-                    "showlegend": False,
                     "hovertemplate": _running_template(number, state, label, t, model, cache),
                 },
                 token=(number, s.version, state, len(t.params)),
@@ -179,19 +196,11 @@ def curves_data(
                 "heads",
                 LAYER["marks"],
                 {
+                    **HEADS_STYLE,
                     "x": np.asarray(heads_x, dtype=np.float64),
                     "y": np.asarray(heads_y, dtype=np.float64),
-                    "mode": "markers",
-                    "marker": {
-                        "size": 8,
-                        "color": heads_c,
-                        "symbol": "circle",
-                        "line": {"color": "#ffffff", "width": 1.5},
-                    },
+                    "marker": {**HEADS_MARKER, "color": heads_c},
                     "customdata": np.asarray(heads_n, dtype=np.float64),
-                    "name": "latest",
-                    "legendgroup": "RUNNING",
-                    "showlegend": False,
                     "hovertemplate": f"<b>Trial %{{customdata}}</b> · running<br>{label} "
                     "%{y:.4g} at step %{x}<extra></extra>",
                 },

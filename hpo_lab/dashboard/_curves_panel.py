@@ -11,8 +11,19 @@ import plotly.graph_objects as go
 
 from . import _style as st
 from ._changes import Changes
-from ._curves import LAYER, CurvesData, curves_data, default_series
+from ._curves import (
+    HEADS_MARKER,
+    HEADS_STYLE,
+    LAYER,
+    LEGEND,
+    RUNNING_STYLE,
+    RUNNING_WIDTH,
+    CurvesData,
+    curves_data,
+    default_series,
+)
 from ._figure import LiveFigure
+from ._history import LAYERS as HISTORY_LAYERS
 from ._history import HistoryData, history_data
 from ._hover import trial_line
 from ._model import DashboardModel
@@ -36,6 +47,9 @@ HISTORY_DOMAIN = (0.68, 1.0)
 #: Seconds the legend's counts may lag behind: plotly.js redraws the legend only with the whole
 #: figure, so they change with the next full redraw, or on their own after this long.
 LEGEND_HOLD = 5.0
+#: At most this many running trials' traces are made before any trial runs (see
+#: ``CurvesPanel._reserve_live``); more trials at once get theirs when they start.
+MAX_RESERVED = 32
 #: Room ahead on an axis whose points grow to the right while trials run, as a share of its span.
 ROOM = 0.25
 
@@ -97,6 +111,7 @@ class CurvesPanel(Panel):
         self.history = TraceSync(
             self.figure, "x2", "y2", on_click=select, on_hover=hover, layer_base=100
         )
+        self._reserve()
         self.picker = w.Dropdown(
             options=[], description="Series", layout=w.Layout(width="260px"), disabled=True
         )
@@ -119,6 +134,25 @@ class CurvesPanel(Panel):
         box = w.VBox([toolbar, self.figure])
         box.add_class("hpo-dash-curves")
         return box
+
+    def _reserve(self) -> None:
+        """Traces for what the figure will draw, made before it is shown (see
+        :meth:`TraceSync.reserve`): a hidden one for each kind of finished curve, marker and
+        legend entry; parked ones for as many running trials as the session runs at once (at
+        most :data:`MAX_RESERVED`) and their latest points, so that trials that start are
+        drawn without a redraw of the figure."""
+        for layer in ("PRUNED", "FAIL", "COMPLETE", "best", "selected"):
+            self.curves.reserve(LAYER[layer], 1)
+        self.curves.reserve(LAYER["legend"], len(LEGEND))
+        for layer in range(HISTORY_LAYERS):
+            self.history.reserve(layer, 1)
+        workers = getattr(self.context.session, "n_workers", 1)
+        count = min(MAX_RESERVED, workers if isinstance(workers, int) else 1)
+        color = st.running_color(0)
+        line = {"color": color, "width": RUNNING_WIDTH}
+        self.live.reserve(LAYER["RUNNING"], count, {**RUNNING_STYLE, "line": line})
+        marker = {**HEADS_MARKER, "color": [color]}
+        self.live.reserve(LAYER["marks"], 1, {**HEADS_STYLE, "marker": marker})
 
     def _on_series(self, change: dict[str, Any]) -> None:
         if not self._syncing and change["new"] and change["new"] != self.series:

@@ -18,13 +18,24 @@ carries the edit's id. plotly's kernel side does two things with them:
 
 :class:`LiveFigure` keeps the second job, under both names, and drops the first: it keeps only
 the edit ids of the deltas, before plotly's deserializer walks them.
+
+The front end spends too: to make the deltas it compares every trace's defaults with its copy,
+all traces at every edit (a tenth of the browser's time while a 1,000-trial search streamed),
+and the two messages it sends make JupyterLab redraw the kernel's busy/idle indicator. So
+:class:`LiveFigure`'s front end is plotly's own bundle with two methods of its view replaced
+(see :func:`lean_bundle`): no trace deltas, and an empty layout delta that carries the edit's
+id, which acknowledges the edit. Should a plotly release no longer export its view under the
+name patched, the figure uses plotly's bundle as it is, and the kernel side works either way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import plotly
 import plotly.graph_objects as go
 from plotly.serializers import custom_serializers
 from traitlets import Dict, observe
@@ -38,6 +49,50 @@ def _edit_ids(value: Any, _manager: Any) -> Any:
 
 
 _EDIT_IDS = {"from_json": _edit_ids, "to_json": custom_serializers["to_json"]}
+#: The bundle's last statement, which exports plotly's widget view class.
+_EXPORTS = re.compile(r"export\s*\{[^}]*?([\w$]+) as FigureView\b[^}]*\}\s*;?\s*")
+#: Replaces the view's two delta methods (``{view}``: the class's name in the bundle).
+_LEAN_VIEW = (
+    ";{view}.prototype._sendTraceDeltas=function(){{}};"
+    "{view}.prototype._sendLayoutDelta=function(id){{"
+    "this.model.set('_js2py_widget_layoutDelta',{{layout_delta:{{}},layout_edit_id:id}});"
+    "this.touch()}};\n"
+)
+
+
+def lean_bundle(text: str) -> str | None:
+    """plotly's widget bundle ``text`` with a view that acknowledges each edit by its id alone,
+    sending no trace deltas and an empty layout delta (None: ``text`` does not export its view
+    as ``FigureView``, so it cannot be patched).
+
+    Example:
+        >>> code = "class A{_sendLayoutDelta(e){}}export{M as FigureModel,A as FigureView};"
+        >>> print(lean_bundle(code))  # doctest: +ELLIPSIS
+        class A{_sendLayoutDelta(e){}};A.prototype._sendTraceDeltas=function(){};A.prototype...
+        export{M as FigureModel,A as FigureView};
+        >>> lean_bundle("export default {render() {}}") is None
+        True
+    """
+    # the last one: the bundle's own (an earlier one is in the code of a web worker)
+    found = next(reversed(list(_EXPORTS.finditer(text))), None)
+    if found is None or "_sendLayoutDelta(" not in text:
+        return None
+    at = found.start()
+    return text[:at] + _LEAN_VIEW.format(view=found.group(1)) + text[at:]
+
+
+def _read_lean_bundle() -> str | None:
+    try:
+        text = (Path(plotly.__file__).parent / "package_data" / "widgetbundle.js").read_text(
+            encoding="utf-8"
+        )
+    except OSError:
+        return None
+    return lean_bundle(text)
+
+
+#: LiveFigure's front end (None: plotly's, unpatched).
+LEAN_ESM = _read_lean_bundle()
 
 
 class LiveFigure(go.FigureWidget):
@@ -59,6 +114,11 @@ class LiveFigure(go.FigureWidget):
         >>> acked
         [7]
     """
+
+    if LEAN_ESM is not None:
+        _esm = LEAN_ESM
+    #: Whether the front end sends layout deltas only (see :func:`lean_bundle`).
+    lean = LEAN_ESM is not None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,6 +154,8 @@ class LiveFigure(go.FigureWidget):
                 callback(edit_id)
         if message and message.get("layout_edit_id") == self._last_layout_edit_id:
             self._layout_edit_in_process = False
+            if self.lean:  # no trace deltas come: this edit's trace part was drawn too
+                self._trace_edit_in_process = False
             self._call_waiting()
 
     def _call_waiting(self) -> None:

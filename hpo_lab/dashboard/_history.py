@@ -13,6 +13,11 @@ from ._model import DashboardModel
 from ._scale import robust_range
 from ._traces import TraceSpec
 
+#: The history's layers, bottom to top: values, the best-so-far line, the best and the selected
+#: trial's markers.
+VALUES, BEST_SO_FAR, BEST, SELECTED = range(4)
+LAYERS = 4
+
 
 class HistoryData(NamedTuple):
     """What the optimization-history view draws.
@@ -76,7 +81,7 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
         traces.append(
             TraceSpec(
                 "values",
-                0,
+                VALUES,
                 {
                     "x": xs,
                     "y": values,
@@ -105,7 +110,7 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
         traces.append(
             TraceSpec(
                 "best-so-far",
-                1,
+                BEST_SO_FAR,
                 {
                     "x": line_x,
                     "y": line_y,
@@ -119,14 +124,14 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
             )
         )
     if best is not None:
-        traces.append(_marker("best", 2, best, st.BEST_COLOR, "star", 15, "best"))
+        traces.append(_marker("best", BEST, best, st.BEST_COLOR, "star", 15, "best"))
     if selected is not None and selected in model.trials:
         t = model.trials[selected]
         if t.state == "COMPLETE" and t.values and math.isfinite(t.values[0]):
             traces.append(
                 _marker(
                     "selected",
-                    3,
+                    SELECTED,
                     (selected, t.values[0]),
                     st.SELECTED_COLOR,
                     "circle-open",

@@ -371,7 +371,8 @@ class DashboardModel:
             self.finished_points_version += 1
         if added and (t.last_step is None or e.step >= t.last_step):
             t.last_step = e.step
-            self._touch(t, ch, outcome=False)
+            t.version += 1
+            ch.steps.add(t.number)
 
     def _on_finished(self, e: TrialFinished, ch: Changes) -> None:
         t = self._trial(e.number, ch)

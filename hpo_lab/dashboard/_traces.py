@@ -173,12 +173,51 @@ class TraceSync:
             for (spec, _), trace in zip(new, fig.data[-len(new) :]):
                 self._by_key[spec.key] = trace
                 self._layers[id(trace)] = self.layer_base + spec.layer
-                if self.on_click is not None:
-                    trace.on_click(self._clicked)
-                if self.on_hover is not None:
-                    trace.on_hover(self._hovered)
-                    trace.on_unhover(self._unhovered)
+                self._listen(trace)
             self._restack()
+
+    def reserve(self, layer: int, count: int, props: Mapping[str, Any] | None = None) -> int:
+        """Adds spare traces of ``layer`` until the view has ``count`` of that layer, shown or
+        spare. Returns how many it added.
+
+        Adding a trace makes plotly.js redraw the figure, twice with the reordering by layer
+        that follows; a spare taken over is a change of the trace's properties. A view that
+        reserves the traces it will need before its figure is shown spares the browser those
+        redraws. With ``park=True`` the spares are parked (visible, one NaN point) and styled
+        with ``props``, so that specs of the layer setting those props take them over as
+        changes of points and style only, which plotly.js draws without any redraw; otherwise
+        they are hidden (``props`` is not used).
+
+        Example:
+            >>> sync = TraceSync(go.FigureWidget(), park=True)
+            >>> sync.reserve(3, 2, {"mode": "lines"}), sync.reserve(3, 2, {"mode": "lines"})
+            (2, 0)
+            >>> spec = TraceSpec("run:7", 3, {"x": [0.0], "y": [1.0], "mode": "lines", "name": "7"})
+            >>> sync.prepare([spec])
+            >>> change = sync.diff([spec])[0]  # a parked trace taken over: no redraw needed
+            >>> len(sync.figure.data), sorted(change.props), change.fresh
+            (2, ['name', 'x', 'y'], False)
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be a non-negative int, got {count!r}")
+        layer += self.layer_base
+        have = sum(1 for t in self._by_key.values() if self._layers[id(t)] == layer)
+        have += len(self._spares.get(layer, []))
+        if have >= count:
+            return 0
+        spare = {**(props or {}), **_PARKED} if self.park else dict(_HIDDEN)
+        kind = go.Scattergl if self.gl else go.Scatter
+        n = count - have
+        self.figure.add_traces(
+            [kind(xaxis=self.xaxis, yaxis=self.yaxis, **spare) for _ in range(n)]
+        )
+        for trace in self.figure.data[-n:]:
+            self._layers[id(trace)] = layer
+            self._sent[id(trace)] = dict(spare)
+            self._spares.setdefault(layer, []).append(trace)
+            self._listen(trace)
+        self._restack()
+        return n
 
     def update(self, specs: Sequence[TraceSpec]) -> int:
         """Sends the specs whose token changed, and hides retired traces, in one restyle.
@@ -308,6 +347,13 @@ class TraceSync:
             return
         order = sorted(range(len(layers)), key=lambda i: layers[i])
         fig.data = tuple(fig.data[i] for i in order)
+
+    def _listen(self, trace: Any) -> None:
+        if self.on_click is not None:
+            trace.on_click(self._clicked)
+        if self.on_hover is not None:
+            trace.on_hover(self._hovered)
+            trace.on_unhover(self._unhovered)
 
     def _layer_of(self, trace: Any) -> int:
         return self._layers.get(id(trace), -1)  # traces no view placed: first, as they were

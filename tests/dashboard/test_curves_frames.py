@@ -23,7 +23,7 @@ class Messages:
 
     def __init__(self, figure) -> None:
         self.sent: list[tuple[str, dict]] = []
-        for kind in ("restyle", "animate", "update", "relayout"):
+        for kind in ("restyle", "animate", "update", "relayout", "addTraces", "moveTraces"):
             original = getattr(figure, f"_send_{kind}_msg")
             setattr(figure, f"_send_{kind}_msg", self._record(kind, original))
 
@@ -39,9 +39,10 @@ class Messages:
         return out
 
 
-def build(n_finished: int = 3, running: tuple[int, ...] = (3,)):
+def build(n_finished: int = 3, running: tuple[int, ...] = (3,), n_workers: int = 1):
     """A curves panel over ``n_finished`` finished trials (30 steps each, COMPLETE) and the
-    ``running`` ones (5 steps so far); returns the model, panel, recorder and flush calls."""
+    ``running`` ones (5 steps so far), of a session that runs ``n_workers`` at once; returns
+    the model, panel, recorder and flush calls."""
     model = DashboardModel("frames", ["minimize"], metric="loss")
     events = []
     for n in range(n_finished):
@@ -52,7 +53,7 @@ def build(n_finished: int = 3, running: tuple[int, ...] = (3,)):
         events += [TrialStarted(n)]
         events += [MetricsReported(n, s, {"loss": 2.0 - s / 10}) for s in range(5)]
     model.apply(events)
-    session = make_session(None)
+    session = make_session(None, n_workers=n_workers)
     flushes = []
     context = PanelContext(
         session,
@@ -156,7 +157,7 @@ def test_a_trial_that_ends_while_others_run_is_animated(busy, monkeypatch):
     frame(model, panel, [TrialFinished(10, "COMPLETE", (1.6,))])
     (kind,) = messages.kinds()
     assert kind == "animate"  # its curve joins its chunk, its trace is parked: no redraw
-    assert len(fig.data) == n_traces and panel.live.keys == ["run:11", "heads"]
+    assert len(fig.data) == n_traces and sorted(panel.live.keys) == ["heads", "run:11"]
     (parked,) = [t for t in fig.data if t.name == "" and t.visible is True]
     assert list(map(np.isnan, parked.x)) == [True]  # a NaN point: nothing drawn, still visible
     chunk = panel.curves.trace("COMPLETE:0")
@@ -202,3 +203,36 @@ def test_a_new_trace_redraws_the_figure_and_brings_the_legend(busy):
     assert kinds and "animate" not in kinds
     names = {t.name for t in panel.figure.data if t.showlegend}
     assert {"complete (11)", "failed (1)"} <= names  # the held legend went along
+
+
+def test_the_first_trials_to_start_take_traces_reserved_before_the_figure_is_shown():
+    model, panel, messages, _, session = build(6, running=(), n_workers=4)
+    try:
+        fig = panel.figure
+        reserved = [t for t in fig.data if t.name == "" and t.visible is True]
+        assert len(reserved) == 4 + 1  # a curve per worker, and the latest points' markers
+        assert all(np.isnan(t.x).all() for t in reserved)
+        n_traces = len(fig.data)
+        events = []
+        for n in (6, 7, 8, 9):
+            events += [TrialStarted(n), MetricsReported(n, 0, {"loss": 1.2})]
+        frame(model, panel, events)
+        kinds = messages.kinds()
+        assert "addTraces" not in kinds and "moveTraces" not in kinds
+        assert len(fig.data) == n_traces
+        mine = {id(panel.live.trace(f"run:{n}")) for n in (6, 7, 8, 9)}
+        assert mine <= {id(t) for t in reserved} and id(panel.live.trace("heads")) in {
+            id(t) for t in reserved
+        }
+        # drawn over the finished curves, under the latest points
+        order = [id(t) for t in fig.data]
+        chunk = order.index(id(panel.curves.trace("COMPLETE:0")))
+        heads = order.index(id(panel.live.trace("heads")))
+        assert all(chunk < order.index(i) < heads for i in mine)
+        frame(model, panel, [MetricsReported(n, 1, {"loss": 1.1}) for n in (6, 7, 8, 9)])
+        assert messages.kinds() == ["animate"]
+        # a fifth trial at once gets a trace of its own
+        frame(model, panel, [TrialStarted(10), MetricsReported(10, 0, {"loss": 1.2})])
+        assert "addTraces" in messages.kinds() and len(fig.data) == n_traces + 1
+    finally:
+        session.close()

@@ -394,3 +394,29 @@ def test_a_bare_session_shows_a_dashboard_only_in_a_kernel(sessions, monkeypatch
     finally:
         _dashboard._DISPLAYED.pop(s).close()
         kept.close()
+
+
+def test_a_running_trials_row_follows_its_reports_once_a_second(sessions, boards) -> None:
+    s = make_session(endless, n_workers=1)
+    sessions.append(s)
+    board = s.dashboard()
+    boards.append(board)
+    sent = []
+    upsert = board.table.upsert
+    board.table.upsert = lambda rows: (sent.append([r["number"] for r in rows]), upsert(rows))
+    s.start(n_trials=1)
+    wait_for(lambda: (board.table.rows.get(0, {}).get("last_step") or 0) >= 1, timeout=10)
+    with board._lock:
+        board._last_tick = time.time()  # a tick just happened
+        sent.clear()
+        step = board.table.rows[0]["last_step"]
+    wait_for(lambda: board.model.trials[0].last_step >= step + 3, timeout=10)
+    with board._lock:  # reports came, the table did not get them
+        assert board.table.rows[0]["last_step"] == step and sent == []
+        board._last_tick -= 1.0  # as if a second had passed
+    wait_for(lambda: board.table.rows[0]["last_step"] > step, timeout=5)
+    assert sent and all(numbers == [0] for numbers in sent)
+    s.stop(cancel=True)
+    assert s.wait(timeout=10)
+    settle(board)
+    assert board.table.rows[0]["last_step"] == board.model.trials[0].last_step  # ended: at once

@@ -193,3 +193,29 @@ def test_interval_is_clamped():
     assert pacer.interval == MIN_INTERVAL
     pacer.latency = 100.0
     assert pacer.interval == _pacing.MAX_INTERVAL
+
+
+def test_the_figures_front_end_is_plotlys_with_a_lean_view():
+    """The installed plotly's bundle is patched: if a release renamed what is patched, this
+    fails (the dashboard would still work, with plotly's heavier acknowledgements)."""
+    from hpo_lab.dashboard._figure import LEAN_ESM, lean_bundle
+
+    assert LiveFigure.lean and LiveFigure()._esm == LEAN_ESM
+    assert "prototype._sendTraceDeltas=function(){}" in LEAN_ESM
+    assert LEAN_ESM.count("as FigureView") == 1  # the patch precedes the bundle's own export
+    assert lean_bundle("export default {render() {}}") is None
+
+
+def test_a_lean_front_ends_layout_delta_alone_completes_the_edit(live):
+    """The lean front end sends no trace deltas: the layout delta acknowledges both parts."""
+    figure, pacer, done = live
+    figure.plotly_restyle({"name": ["a"]}, [0])
+    pacer.sent()
+    edits_done: list[bool] = []
+    figure.on_edits_completed(lambda: edits_done.append(True))
+    assert edits_done == []
+    figure._js2py_widget_layoutDelta = {
+        "layout_delta": {},
+        "layout_edit_id": figure._last_layout_edit_id,
+    }
+    assert pacer.in_flight == 0 and done == [True] and edits_done == [True]
