@@ -48,7 +48,7 @@ HISTORY_DOMAIN = (0.68, 1.0)
 #: figure, so they change with the next full redraw, or on their own after this long.
 LEGEND_HOLD = 5.0
 #: At most this many running trials' traces are made before any trial runs (see
-#: ``CurvesPanel._reserve_live``); more trials at once get theirs when they start.
+#: ``CurvesPanel._reserve``); more trials at once get theirs when they start.
 MAX_RESERVED = 32
 #: Room ahead on an axis whose points grow to the right while trials run, as a share of its span.
 ROOM = 0.25

@@ -126,3 +126,26 @@ def test_specs_need_unique_keys_and_update_needs_prepare() -> None:
         sync.apply([line("a", [1]), line("a", [2])])
     with pytest.raises(KeyError, match="call prepare"):
         sync.update([line("new", [1])])
+
+
+def test_reserved_traces_are_taken_before_any_is_added() -> None:
+    fig = go.FigureWidget()
+    hidden = TraceSync(fig, layer_base=0)
+    parked = TraceSync(fig, layer_base=10, park=True, on_click=lambda n: None)
+    assert hidden.reserve(1, 2) == 2 and parked.reserve(0, 3, {"mode": "lines"}) == 3
+    assert hidden.reserve(1, 2) == 0  # already there
+    assert [t.visible for t in fig.data] == [False, False, True, True, True]
+    assert all(t.mode == "lines" and np.isnan(t.x).all() for t in fig.data[2:])
+    reserved = [id(t) for t in fig.data]
+    hidden.prepare([line("a", [1.0], layer=1)])
+    parked.prepare([line(f"run:{n}", [1.0, 2.0], mode="lines") for n in range(3)])
+    assert [id(t) for t in fig.data] == reserved  # nothing added
+    (change,) = hidden.diff([line("a", [1.0], layer=1)])
+    assert change.fresh  # a hidden trace shown: a redraw
+    changes = parked.diff([line(f"run:{n}", [1.0, 2.0], mode="lines") for n in range(3)])
+    assert not any(c.fresh for c in changes)  # parked ones: points and style only
+    assert all("mode" not in c.props for c in changes)
+    parked.prepare([line(f"run:{n}", [1.0], mode="lines") for n in range(4)])
+    assert len(fig.data) == 6  # the fourth at once gets a trace of its own
+    with pytest.raises(ValueError, match="count must be a non-negative int"):
+        hidden.reserve(0, -1)
