@@ -18,7 +18,10 @@ from tests.integration.test_worker_cli import start_worker
 
 pytest.importorskip("distributed")
 
-STEPS = 10
+#: Steps of 20 ms per trial: long enough that a trial seen three steps in is still running when
+#: its worker is killed, even with reports reaching the notebook late on a loaded machine (at 10
+#: steps, the whole trial could end first, and the kill hit an idle worker).
+STEPS = 50
 
 
 @pytest.mark.slow
@@ -38,7 +41,8 @@ def test_a_dask_search_on_postgresql_loses_no_trial_and_no_value(postgres_url, d
 
     def a_session_trial_is_under_way() -> bool:  # (trial numbers interleave with the worker's)
         steps = [e.number for e in rec.of(MetricsReported) if e.number in s.running]
-        victim[:] = [n for n in set(steps) if steps.count(n) >= 3][:1]
+        early = [n for n in set(steps) if 3 <= steps.count(n) <= STEPS // 2]
+        victim[:] = [n for n in early if n in s.running][:1]
         return bool(victim)
 
     wait_for(a_session_trial_is_under_way, timeout=60)
