@@ -146,8 +146,7 @@ class CurvesPanel(Panel):
         self.curves.reserve(LAYER["legend"], len(LEGEND))
         for layer in range(HISTORY_LAYERS):
             self.history.reserve(layer, 1)
-        workers = getattr(self.context.session, "n_workers", 1)
-        count = min(MAX_RESERVED, workers if isinstance(workers, int) else 1)
+        count = min(MAX_RESERVED, self.context.session.n_workers)
         color = st.running_color(0)
         line = {"color": color, "width": RUNNING_WIDTH}
         self.live.reserve(LAYER["RUNNING"], count, {**RUNNING_STYLE, "line": line})

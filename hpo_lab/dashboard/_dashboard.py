@@ -389,10 +389,9 @@ class Dashboard:
         rows = set(model.trials) if ch.reset or ch.param_names else set(ch.rows)
         # A running trial's last step and duration change with every report: its row follows
         # once a second (the browser redraws the table for every update it gets).
-        running = set(model.running())
-        rows |= ch.steps - running
+        rows |= {n for n in ch.steps if model.trials[n].state != "RUNNING"}
         if tick:
-            rows |= running
+            rows |= set(model.running())
         if rows:
             self.table.upsert(table_rows(model, rows, now))
         best = model.best[0] if model.best is not None and model.n_objectives == 1 else None

@@ -18,6 +18,12 @@ def journal(path):
     return JournalStorage(JournalFileBackend(str(path)))
 
 
+def journal_trial(tmp_path):
+    """A journal storage in ``tmp_path`` and the id of a trial of a new study in it."""
+    storage = journal(tmp_path / "j.log")
+    return storage, optuna.create_study(storage=storage).ask()._trial_id
+
+
 def stored(storage, trial_id):
     return dict(storage.get_trial(trial_id).intermediate_values)
 
@@ -59,8 +65,7 @@ def test_other_storages_get_the_values_one_by_one():
 
 
 def test_a_fast_reporter_holds_values_until_the_interval(tmp_path):
-    storage = journal(tmp_path / "j.log")
-    trial_id = optuna.create_study(storage=storage).ask()._trial_id
+    storage, trial_id = journal_trial(tmp_path)
     iv = IntermediateValues(storage, trial_id, interval=30.0)
     for s in range(10):
         iv.add(s, float(s))
@@ -73,8 +78,7 @@ def test_a_fast_reporter_holds_values_until_the_interval(tmp_path):
 
 
 def test_a_slow_reporter_writes_each_value_at_once(tmp_path):
-    storage = journal(tmp_path / "j.log")
-    trial_id = optuna.create_study(storage=storage).ask()._trial_id
+    storage, trial_id = journal_trial(tmp_path)
     iv = IntermediateValues(storage, trial_id, interval=0.05)
     for s in range(3):
         iv.add(s, float(s))
@@ -83,8 +87,7 @@ def test_a_slow_reporter_writes_each_value_at_once(tmp_path):
 
 
 def test_values_of_a_quiet_trial_are_written_in_the_background(tmp_path):
-    storage = journal(tmp_path / "j.log")
-    trial_id = optuna.create_study(storage=storage).ask()._trial_id
+    storage, trial_id = journal_trial(tmp_path)
     iv = IntermediateValues(storage, trial_id, interval=0.1)
     iv.add(0, 0.0)
     iv.add(1, 1.0)
@@ -96,9 +99,7 @@ def test_values_of_a_quiet_trial_are_written_in_the_background(tmp_path):
 
 
 def test_a_failed_write_raises_in_the_caller_and_keeps_the_values(tmp_path):
-    storage = journal(tmp_path / "j.log")
-    study = optuna.create_study(storage=storage)
-    trial_id = study.ask()._trial_id
+    storage, trial_id = journal_trial(tmp_path)
     iv = IntermediateValues(storage, trial_id, interval=30.0)
     iv.add(0, 0.0)
     iv.add(1, 1.0)
