@@ -444,7 +444,12 @@ def _chunk_trace(
 
 
 def _legend(counts: dict[str, int], has_best: bool, has_selected: bool) -> list[TraceSpec]:
-    """Empty traces that only make legend entries (with counts), one per category shown."""
+    """Empty traces that only make legend entries, one per category shown.
+
+    The entries carry no counts (the status bar has them): plotly.js redraws its legend only
+    with the whole figure, so an entry that changed at every trial's end would cost a full
+    redraw, where the curves themselves only move points.
+    """
     out = []
     for rank, (key, word, color) in enumerate(LEGEND):
         n = counts.get(key)
@@ -454,7 +459,7 @@ def _legend(counts: dict[str, int], has_best: bool, has_selected: bool) -> list[
             n = 1 if has_selected else None
         if not n:
             continue
-        name = word if key in ("best", "selected") else f"{word} ({n})"
+        name = word
         dash = CHUNK_STYLE.get(key, {}).get("dash", "solid")
         out.append(
             TraceSpec(

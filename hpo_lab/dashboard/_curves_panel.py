@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any, NamedTuple
 
 import ipywidgets as w
@@ -44,9 +42,6 @@ HINT = (
     " · drag to zoom, double-click to reset</span>"
 )
 HISTORY_DOMAIN = (0.68, 1.0)
-#: Seconds the legend's counts may lag behind: plotly.js redraws the legend only with the whole
-#: figure, so they change with the next full redraw, or on their own after this long.
-LEGEND_HOLD = 5.0
 #: At most this many running trials' traces are made before any trial runs (see
 #: ``CurvesPanel._reserve``); more trials at once get theirs when they start.
 MAX_RESERVED = 32
@@ -82,9 +77,6 @@ class CurvesPanel(Panel):
         self._ranges: dict[str, tuple[float, float] | None] = {}
         #: Each subplot's points' box at the last full redraw (where its axes autorange).
         self._drawn: dict[str, tuple[float, ...] | None] = {}
-        self._full_at = -float("inf")  # time.monotonic() of the last full redraw
-        self._legend_timer: threading.Timer | None = None
-        self._legend_held = False  # legend changes wait for a full redraw
         self.figure: go.FigureWidget | None = None
         self._syncing = False
 
@@ -178,8 +170,7 @@ class CurvesPanel(Panel):
     def wants(self, changes: Changes) -> bool:
         series = self.series
         return bool(
-            self._legend_held  # its time has come (see _redraw_legend_later)
-            or changes.reset
+            changes.reset
             or changes.states
             or changes.finished
             or changes.params
@@ -231,11 +222,7 @@ class CurvesPanel(Panel):
             layout["annotations"] = _annotations(c, h)
         # Every change of the frame in one message: plotly.js recomputes and redraws the whole
         # figure for each restyle, whatever it holds (see ._send).
-        now = time.monotonic()
-        legend = [spec for spec in c.traces if spec.layer == LAYER["legend"]]
-        hold = bool(legend) and now - self._full_at < LEGEND_HOLD
-        others = [spec for spec in c.traces if spec.layer != LAYER["legend"]] if hold else c.traces
-        curves = self.curves.diff(others) + self.live.diff(c.live)
+        curves = self.curves.diff(c.traces) + self.live.diff(c.live)
         history = self.history.diff(h.traces)
         ranges = {}
         for axis, wanted in (("yaxis", c.y_range), ("yaxis2", h.y_range)):
@@ -252,7 +239,8 @@ class CurvesPanel(Panel):
             "history": self.history.extent(),
         }
         for axis, subplot in (("xaxis", "curves"), ("xaxis2", "history")):
-            wanted = _room_ahead(self._ranges.get(axis), boxes[subplot] if c.live else None)
+            box = boxes[subplot] if c.live else None
+            wanted = _room_ahead(self._ranges.get(axis), box, self._drawn.get(subplot))
             if wanted != self._ranges.get(axis):
                 self._ranges[axis] = ranges[axis] = wanted
         for axis, wanted in ranges.items():
@@ -264,18 +252,11 @@ class CurvesPanel(Panel):
             # Only traces shown already changed, within the axes drawn: redraw just them.
             sent = send_animate(fig, curves + history + self._anchors(curves, history))
         else:
-            if hold:  # the figure is redrawn anyway: the legend goes along
-                curves += self.curves.diff(legend)
-                hold = False
             sent = send_restyle(fig, curves + history, layout)
             if sent:
                 self._drawn = boxes
-                self._full_at = now
         if sent:
             self.pacer.sent()
-        self._legend_held = hold and self.curves.stale(legend)
-        if self._legend_held:
-            self._redraw_legend_later(LEGEND_HOLD - (now - self._full_at))
         self._sync_picker(c)
 
     def ready(self) -> bool:
@@ -314,16 +295,6 @@ class CurvesPanel(Panel):
                     out.append(anchor)
         return out
 
-    def _redraw_legend_later(self, delay: float) -> None:
-        """Updates the panel again in ``delay`` seconds, for the legend it held back (the
-        dashboard asks :meth:`wants` first, which says yes while it is held)."""
-        if self._legend_timer is not None and self._legend_timer.is_alive():
-            return
-        timer = threading.Timer(max(0.0, delay), lambda: self.context.flush(self))
-        timer.daemon = True
-        self._legend_timer = timer
-        timer.start()
-
     def _sync_picker(self, c: CurvesData) -> None:
         self.series = c.series
         names = list(c.series_names)
@@ -338,8 +309,6 @@ class CurvesPanel(Panel):
             self._syncing = False
 
     def close(self) -> None:
-        if self._legend_timer is not None:
-            self._legend_timer.cancel()
         if self.figure is not None:
             self.figure.close()
 
@@ -358,20 +327,27 @@ def _union(*boxes: tuple[float, float, float, float] | None) -> tuple[float, ...
 
 
 def _room_ahead(
-    shown: tuple[float, float] | None, box: tuple[float, ...] | None
+    shown: tuple[float, float] | None,
+    box: tuple[float, ...] | None,
+    drawn: tuple[float, ...] | None = None,
 ) -> tuple[float, float] | None:
     """An axis's range for points (``box``, x first) that grow to the right while trials run:
     ``shown`` while it holds them, else their span and a :data:`ROOM` share more, so that the
     axis is not rescaled (nor the figure redrawn) for every step; None (autorange) without
-    points, or when no trial runs.
+    points, when no trial runs, or while the axis autoranges and the points' box at its last
+    full redraw (``drawn``) still holds them (trials that start among longer finished ones).
 
     Example:
         >>> _room_ahead(None, (0.0, 100.0, 0.5, 2.0))
         (0.0, 125.0)
         >>> _room_ahead((0.0, 125.0), (0.0, 110.0, 0.5, 2.0))
         (0.0, 125.0)
+        >>> _room_ahead(None, (0.0, 30.0, 0.5, 2.0), drawn=(0.0, 99.0, 0.1, 3.0)) is None
+        True
     """
     if box is None:
+        return None
+    if shown is None and drawn is not None and drawn[0] <= box[0] and box[1] <= drawn[1]:
         return None
     if shown is not None and shown[0] <= box[0] and box[1] <= shown[1]:
         return shown

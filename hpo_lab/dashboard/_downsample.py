@@ -53,9 +53,11 @@ def minmax_indices(y: np.ndarray, max_points: int) -> np.ndarray:
     lows = np.where(nan, np.inf, grid).argmin(axis=1)
     highs = np.where(nan, -np.inf, grid).argmax(axis=1)
     offsets = np.arange(buckets) * size + 1
-    picked = np.concatenate(([0], offsets + lows, offsets + highs, [n - 1]))
+    # each bucket's two in order, buckets in order: sorted already (np.unique sorted them again)
+    pairs = np.stack((np.minimum(lows, highs), np.maximum(lows, highs)), axis=1) + offsets[:, None]
+    picked = np.concatenate(([0], pairs.ravel(), [n - 1])).astype(np.int64)
     picked = picked[picked < n]  # a bucket made only of padding points past the end
-    return np.unique(picked)
+    return picked[np.concatenate(([True], picked[1:] != picked[:-1]))]
 
 
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -40,6 +40,8 @@ import plotly.graph_objects as go
 from plotly.serializers import custom_serializers
 from traitlets import Dict, observe
 
+from ._assets import asset_path
+
 
 def _edit_ids(value: Any, _manager: Any) -> Any:
     """A delta message from the front end, reduced to its edit ids."""
@@ -51,34 +53,35 @@ def _edit_ids(value: Any, _manager: Any) -> Any:
 _EDIT_IDS = {"from_json": _edit_ids, "to_json": custom_serializers["to_json"]}
 #: The bundle's last statement, which exports plotly's widget view class.
 _EXPORTS = re.compile(r"export\s*\{[^}]*?([\w$]+) as FigureView\b[^}]*\}\s*;?\s*")
-#: Replaces the view's two delta methods (``{view}``: the class's name in the bundle).
-_LEAN_VIEW = (
-    ";{view}.prototype._sendTraceDeltas=function(){{}};"
-    "{view}.prototype._sendLayoutDelta=function(id){{"
-    "this.model.set('_js2py_widget_layoutDelta',{{layout_delta:{{}},layout_edit_id:id}});"
-    "this.touch()}};\n"
-)
+#: What is patched into plotly's view: a JavaScript function of the view class (see the file).
+VIEW_PATCH_FILE = "figure_view.js"
 
 
-def lean_bundle(text: str) -> str | None:
-    """plotly's widget bundle ``text`` with a view that acknowledges each edit by its id alone,
-    sending no trace deltas and an empty layout delta (None: ``text`` does not export its view
-    as ``FigureView``, so it cannot be patched).
+def lean_bundle(text: str, patch: str | None = None) -> str | None:
+    """plotly's widget bundle ``text`` with its view patched by ``patch`` (default: the
+    dashboard's ``widgets/figure_view.js``): a JavaScript function expression, which is called
+    with the view class just before the bundle's last ``export``. None: ``text`` does not export
+    its view as ``FigureView``, or lacks a method patched, so it cannot be patched.
 
     Example:
-        >>> code = "class A{_sendLayoutDelta(e){}}export{M as FigureModel,A as FigureView};"
-        >>> print(lean_bundle(code))  # doctest: +ELLIPSIS
-        class A{_sendLayoutDelta(e){}};A.prototype._sendTraceDeltas=function(){};A.prototype...
+        >>> code = ("class A{_sendLayoutDelta(e){}do_animate(){}}"
+        ...         "export{M as FigureModel,A as FigureView};")
+        >>> print(lean_bundle(code, "(function (View) { View.lean = true; });"))
+        class A{_sendLayoutDelta(e){}do_animate(){}};
+        (function (View) { View.lean = true; })(A);
         export{M as FigureModel,A as FigureView};
         >>> lean_bundle("export default {render() {}}") is None
         True
     """
     # the last one: the bundle's own (an earlier one is in the code of a web worker)
     found = next(reversed(list(_EXPORTS.finditer(text))), None)
-    if found is None or "_sendLayoutDelta(" not in text:
+    if found is None or "_sendLayoutDelta(" not in text or "do_animate(" not in text:
         return None
+    if patch is None:
+        patch = asset_path(VIEW_PATCH_FILE).read_text(encoding="utf-8")
+    call = patch.strip().removesuffix(";")
     at = found.start()
-    return text[:at] + _LEAN_VIEW.format(view=found.group(1)) + text[at:]
+    return f"{text[:at]};\n{call}({found.group(1)});\n{text[at:]}"
 
 
 def _read_lean_bundle() -> str | None:

@@ -263,12 +263,6 @@ class TraceSync:
             changes.append(Change(trace, _delta(before, props), fresh, False, props))
         return changes
 
-    def stale(self, specs: Sequence[TraceSpec]) -> bool:
-        """Whether :meth:`diff` of ``specs`` would send something (it records nothing)."""
-        return any(
-            spec.token is None or self._tokens.get(spec.key, _UNSET) != spec.token for spec in specs
-        )
-
     def extent(
         self, traces: Sequence[Any] | None = None
     ) -> tuple[float, float, float, float] | None:

@@ -6,12 +6,11 @@ new ranges, the legend) is one restyle that redraws the figure."""
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
 
-from hpo_lab.dashboard import Changes, DashboardModel, PanelContext, _curves_panel
+from hpo_lab.dashboard import Changes, DashboardModel, PanelContext
 from hpo_lab.dashboard._curves_panel import CurvesPanel
 from hpo_lab.events import MetricsReported, TrialFinished, TrialStarted
 
@@ -147,13 +146,11 @@ def test_webgl_curves_are_never_animated(rig):
     assert kinds and "animate" not in kinds
 
 
-def test_a_trial_that_ends_while_others_run_is_animated(busy, monkeypatch):
+def test_a_trial_that_ends_while_others_run_is_animated(busy):
     model, panel, messages, flushes = busy
-    monkeypatch.setattr(_curves_panel, "LEGEND_HOLD", 1.0)  # the legend is this much behind
-    panel._full_at = time.monotonic()
     fig = panel.figure
     n_traces = len(fig.data)
-    legend = {t.name for t in fig.data if t.showlegend}
+    legend = [(t.name, t.visible) for t in fig.data if t.showlegend]
     frame(model, panel, [TrialFinished(10, "COMPLETE", (1.6,))])
     (kind,) = messages.kinds()
     assert kind == "animate"  # its curve joins its chunk, its trace is parked: no redraw
@@ -164,17 +161,9 @@ def test_a_trial_that_ends_while_others_run_is_animated(busy, monkeypatch):
     assert 10 in set(np.asarray(chunk.customdata)[~np.isnan(chunk.customdata)].astype(int))
     history = panel.history.trace("values")
     assert 10 in set(np.asarray(history.x).astype(int))  # within the history's room ahead
-    # the legend's counts need a redraw: held back, and asked for again later
-    assert {t.name for t in fig.data if t.showlegend} == legend
-    deadline = time.monotonic() + _curves_panel.LEGEND_HOLD + 2
-    while not flushes and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert flushes == [panel] and panel.wants(Changes())  # no new event needed
-    panel._full_at -= _curves_panel.LEGEND_HOLD  # as if that time had passed
-    frame(model, panel, [])
-    assert messages.kinds() == ["restyle"]
-    assert "complete (11)" in {t.name for t in fig.data if t.showlegend}
-    assert not panel.wants(Changes())
+    # the legend has no counts: it has nothing to change, and nothing is asked for later
+    assert [(t.name, t.visible) for t in fig.data if t.showlegend] == legend
+    assert flushes == [] and not panel.wants(Changes())
 
 
 def test_a_trial_that_starts_while_others_run_takes_a_parked_trace(busy):
@@ -201,8 +190,8 @@ def test_a_new_trace_redraws_the_figure_and_brings_the_legend(busy):
     frame(model, panel, [TrialFinished(11, "FAIL", None)])  # the first failed curve: new traces
     kinds = messages.kinds()
     assert kinds and "animate" not in kinds
-    names = {t.name for t in panel.figure.data if t.showlegend}
-    assert {"complete (11)", "failed (1)"} <= names  # the held legend went along
+    names = {t.name for t in panel.figure.data if t.showlegend and t.visible is not False}
+    assert {"complete", "failed"} <= names  # the new entry goes with the redraw
 
 
 def test_the_first_trials_to_start_take_traces_reserved_before_the_figure_is_shown():
@@ -219,6 +208,10 @@ def test_the_first_trials_to_start_take_traces_reserved_before_the_figure_is_sho
         frame(model, panel, events)
         kinds = messages.kinds()
         assert "addTraces" not in kinds and "moveTraces" not in kinds
+        # their steps lie within the steps the finished curves autoranged to: that axis keeps
+        # autoranging; trial numbers 6 to 9 lie past the history's, which gets room ahead
+        assert panel.figure.layout.xaxis.range is None
+        assert panel.figure.layout.xaxis2.range == (0.0, 11.25)
         assert len(fig.data) == n_traces
         mine = {id(panel.live.trace(f"run:{n}")) for n in (6, 7, 8, 9)}
         assert mine <= {id(t) for t in reserved} and id(panel.live.trace("heads")) in {

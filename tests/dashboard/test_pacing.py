@@ -198,10 +198,12 @@ def test_interval_is_clamped():
 def test_the_figures_front_end_is_plotlys_with_a_lean_view():
     """The installed plotly's bundle is patched: if a release renamed what is patched, this
     fails (the dashboard would still work, with plotly's heavier acknowledgements)."""
-    from hpo_lab.dashboard._figure import LEAN_ESM, lean_bundle
+    from hpo_lab.dashboard._assets import asset_path
+    from hpo_lab.dashboard._figure import LEAN_ESM, VIEW_PATCH_FILE, lean_bundle
 
     assert LiveFigure.lean and LiveFigure()._esm == LEAN_ESM
-    assert "prototype._sendTraceDeltas=function(){}" in LEAN_ESM
+    patch = asset_path(VIEW_PATCH_FILE).read_text(encoding="utf-8").strip().removesuffix(";")
+    assert LEAN_ESM.count(patch) == 1
     assert LEAN_ESM.count("as FigureView") == 1  # the patch precedes the bundle's own export
     assert lean_bundle("export default {render() {}}") is None
 

@@ -49,7 +49,7 @@ def test_curves_group_finished_trials_and_give_running_ones_a_trace(model) -> No
     assert by_key["heads"].props["x"].tolist() == [3.0, 3.0]  # latest step of each runner
     assert by_key["fail-marks"].props["x"].tolist() == [9.0]
     assert "lr = 0.0001" in by_key["run:7"].props["hovertemplate"]  # params in running hover
-    assert by_key["legend:COMPLETE"].props["name"] == "complete (3)"
+    assert by_key["legend:COMPLETE"].props["name"] == "complete"
     # chunks (curves of 10 points and a NaN after each) and the best, not the running ones
     assert data.n_points == 6 * 11 + 10
     assert data.message is None
