@@ -410,8 +410,14 @@ function render({ model, el }) {
     frame = 0;
     if (dirtyView || (viewVersion !== store.version && !holding)) rebuildView();
     else if (viewVersion !== store.version) {
-      // Held: the rows keep their places and show their latest data; new rows wait.
+      // Held: the rows keep their places and show their latest data; new rows wait. The
+      // chips count every row as it is now.
       view = view.map((row) => store.rows.get(row.number) || row);
+      const counts = new Map();
+      for (const row of store.rows.values()) {
+        counts.set(row.state || "", (counts.get(row.state || "") || 0) + 1);
+      }
+      updateChips(counts, new Set(model.get("filter_states")));
     }
     const headHeight = head.offsetHeight;
     const top = Math.max(0, scroller.scrollTop - headHeight);

@@ -77,7 +77,26 @@ def test_quickstart_dashboard_streams_and_prunes(lab: Lab, jupyter_server: Jupyt
     nb.wait_until(f"(n) => ({ROW_STATE_JS})(n) === 'PRUNED'", pruned, timeout=10)
     lab.timings.add("quickstart: prune click -> row shows PRUNED", time.monotonic() - clicked)
     assert nb.evaluate(ACTIONS_PY)[str(pruned)] == ["dashboard", "requested"]
+    # The pointer is still over the rows, which keep their order; the chips count them anew.
+    nb.wait_until(
+        "() => { const rows = [...document.querySelectorAll('.hpo-tt-body > .hpo-tt-row')]"
+        ".filter((el) => !el.hidden && el.dataset.state === 'PRUNED').length;"
+        " const chip = document.querySelector(\".hpo-tt-chip[data-state='PRUNED']\");"
+        " return chip && Number(chip.lastChild.textContent) === rows; }",
+        timeout=10,
+    )
     nb.screenshot("quickstart-dashboard-pruned", ".hpo-dash")
+    # The table is narrower than its columns: the last one (duration) of a row without
+    # buttons is not covered by the floating buttons' cell.
+    assert nb.page.evaluate("""() => {
+      const keys = [...document.querySelectorAll('.hpo-tt-head .hpo-tt-th')]
+        .map((th) => th.dataset.key);
+      const row = document.querySelector(".hpo-tt-body > .hpo-tt-row[data-state='COMPLETE']");
+      const cell = row.children[keys.indexOf('duration')];
+      const box = cell.getBoundingClientRect();
+      const hit = document.elementFromPoint(box.right - 12, box.top + box.height / 2);
+      return cell.textContent.trim() !== '' && cell.contains(hit);
+    }""")
 
     # Resume: the other held trials go on.
     nb.page.click(".hpo-sb button[data-action='resume']")
