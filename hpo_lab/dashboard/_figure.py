@@ -22,10 +22,19 @@ the edit ids of the deltas, before plotly's deserializer walks them.
 The front end spends too: to make the deltas it compares every trace's defaults with its copy,
 all traces at every edit (a tenth of the browser's time while a 1,000-trial search streamed),
 and the two messages it sends make JupyterLab redraw the kernel's busy/idle indicator. So
-:class:`LiveFigure`'s front end is plotly's own bundle with two methods of its view replaced
-(see :func:`lean_bundle`): no trace deltas, and an empty layout delta that carries the edit's
-id, which acknowledges the edit. Should a plotly release no longer export its view under the
-name patched, the figure uses plotly's bundle as it is, and the kernel side works either way.
+:class:`LiveFigure`'s front end is plotly's own bundle with its view patched by
+``widgets/figure_view.js`` (see :func:`lean_bundle`):
+
+- no trace deltas, and an empty layout delta that carries the edit's id, which acknowledges the
+  edit;
+- an animation that only changes SVG scatter traces' points, names, hover texts and styles is
+  drawn by recomputing and redrawing just those traces, as plotly's animate draws them, without
+  supplying the defaults of every trace and recomputing all of them first (two thirds of
+  plotly.js's time per frame while running trials' curves grow; see ``._send``). Anything else
+  goes to plotly's animate.
+
+Should a plotly release no longer export its view under the name patched, the figure uses
+plotly's bundle as it is, and the kernel side works either way.
 """
 
 from __future__ import annotations

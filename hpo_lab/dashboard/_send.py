@@ -9,9 +9,13 @@ plain property gets plotly's ``Undefined`` for it.
 A frame that only changes traces already shown (their points, colours, names and hover
 templates: running trials' curves grew, a trial ended and its curve joined a finished chunk, a
 running trial took over a parked trace) can go as an animation without redraw instead
-(:func:`send_animate`): plotly.js then recomputes and redraws only the traces it is given
-(measured on the learning-curves figure of a 1,000-trial search in headless chromium: 85 ms
-instead of 175). What it cannot do, checked in chromium: show or hide a trace, redraw the legend,
+(:func:`send_animate`): plotly.js then redraws only the traces it is given (measured on the
+learning-curves figure of a 1,000-trial search in headless chromium: 85 ms instead of 175).
+plotly's animate still supplies the defaults of every trace and recomputes all of them first;
+the dashboard figure's front end (``widgets/figure_view.js``) skips that for animations of SVG
+scatter traces and recomputes only the traces given (about 15 ms per frame there).
+
+What an animation cannot do, checked in chromium: show or hide a trace, redraw the legend,
 rescale an axis, and it clears a subplot given no trace at all. The caller keeps points within
 the ranges drawn, sends legend changes with full frames, and gives every subplot a trace (see
 ``TraceSync.anchor``).

@@ -208,6 +208,21 @@ def test_the_figures_front_end_is_plotlys_with_a_lean_view():
     assert lean_bundle("export default {render() {}}") is None
 
 
+def test_the_view_moves_the_properties_the_kernel_animates():
+    """``widgets/figure_view.js`` draws an animation itself when it changes only what the
+    kernel may animate (``ANIMATABLE``): the two lists must be the same."""
+    import re
+
+    from hpo_lab.dashboard._assets import asset_path
+    from hpo_lab.dashboard._figure import VIEW_PATCH_FILE
+    from hpo_lab.dashboard._send import ANIMATABLE
+
+    text = asset_path(VIEW_PATCH_FILE).read_text(encoding="utf-8")
+    found = re.search(r"var MOVABLE = \{(.*?)\};", text, re.S)
+    assert found is not None
+    assert set(re.findall(r"(\w+): true", found.group(1))) == set(ANIMATABLE)
+
+
 def test_a_lean_front_ends_layout_delta_alone_completes_the_edit(live):
     """The lean front end sends no trace deltas: the layout delta acknowledges both parts."""
     figure, pacer, done = live
