@@ -156,8 +156,6 @@
     for (var name in byModule) {
       byModule[name].base.plot(gd, byModule[name].indexes, NO_TRANSITION, done);
     }
-    if (gd._fullLayout._rehover) gd._fullLayout._rehover(); // a hover label shown follows
-    gd.emit("plotly_animated"); // as plotly's animate does when it is done
   }
 
   var animate = View.prototype.do_animate;
@@ -176,8 +174,11 @@
         console.warn("hpo_lab: moving points failed, plotly's animate draws the frame", error);
       }
       if (moved) {
+        var gd = this.el;
         this._sendTraceDeltas(message.trace_edit_id);
         this._sendLayoutDelta(message.layout_edit_id);
+        if (gd._fullLayout._rehover) gd._fullLayout._rehover(); // a hover label shown follows
+        gd.emit("plotly_animated"); // as plotly's animate does when it is done
         return;
       }
     }
