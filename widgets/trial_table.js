@@ -286,11 +286,9 @@ function render({ model, el }) {
     const column = columns.find((c) => c.key === sortBy) || { key: "number", type: "int" };
     const words = model.get("filter_text").toLowerCase().split(/\s+/).filter(Boolean);
     const states = new Set(model.get("filter_states"));
-    const counts = new Map();
     view = [];
     for (const row of store.rows.values()) {
       const state = row.state || "";
-      counts.set(state, (counts.get(state) || 0) + 1);
       if (states.size && !states.has(state)) continue;
       if (words.length) {
         const text = rowText(row, columns);
@@ -302,7 +300,7 @@ function render({ model, el }) {
     viewIndex = new Map(view.map((row, i) => [row.number, i]));
     viewVersion = store.version;
     dirtyView = false;
-    updateChips(counts, states);
+    updateChips(states);
     const total = store.rows.size;
     const shown = view.length === total ? "" : `${view.length.toLocaleString("en-US")} of `;
     count.textContent = `${shown}${total.toLocaleString("en-US")} trial${total === 1 ? "" : "s"}`;
@@ -314,7 +312,13 @@ function render({ model, el }) {
   // Chips are updated in place (not rebuilt), so a click is never lost to a streaming update.
   const chipByState = new Map();
 
-  function updateChips(counts, active) {
+  // The chips count every row as it is now, whatever the filter shows.
+  function updateChips(active) {
+    const counts = new Map();
+    for (const row of store.rows.values()) {
+      const state = row.state || "";
+      counts.set(state, (counts.get(state) || 0) + 1);
+    }
     const states = [...counts.keys()].filter(Boolean);
     for (const state of active) if (!counts.has(state)) states.push(state);
     states.sort((a, b) => stateRank(a) - stateRank(b) || a.localeCompare(b));
@@ -410,14 +414,9 @@ function render({ model, el }) {
     frame = 0;
     if (dirtyView || (viewVersion !== store.version && !holding)) rebuildView();
     else if (viewVersion !== store.version) {
-      // Held: the rows keep their places and show their latest data; new rows wait. The
-      // chips count every row as it is now.
+      // Held: the rows keep their places and show their latest data; new rows wait.
       view = view.map((row) => store.rows.get(row.number) || row);
-      const counts = new Map();
-      for (const row of store.rows.values()) {
-        counts.set(row.state || "", (counts.get(row.state || "") || 0) + 1);
-      }
-      updateChips(counts, new Set(model.get("filter_states")));
+      updateChips(new Set(model.get("filter_states")));
     }
     const headHeight = head.offsetHeight;
     const top = Math.max(0, scroller.scrollTop - headHeight);
