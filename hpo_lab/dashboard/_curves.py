@@ -16,7 +16,7 @@ import numpy as np
 from . import _style as st
 from ._hover import params_html, state_word
 from ._model import DashboardModel, TrialRecord
-from ._scale import robust_range
+from ._scale import Extremes, range_of
 from ._series import Series
 from ._traces import TraceSpec
 
@@ -154,7 +154,8 @@ def curves_data(
     traces += finished.traces
     n_points = finished.n_points
     counts = dict(finished.counts)
-    lows, highs = list(finished.lows), list(finished.highs)
+    lows: list[float] = []  # the running curves' extremes
+    highs: list[float] = []
 
     running = [
         (n, model.trials[n], curves[n]) for n in model.running() if n in curves and len(curves[n])
@@ -247,7 +248,8 @@ def curves_data(
     elif series not in model.by_name:
         message = f"No trial reported {series!r}"
     traces.sort(key=lambda spec: spec.layer)  # bottom to top, as they are drawn
-    y_range = robust_range(lows, highs, log=bool(log_y))
+    extremes = finished.log_extremes if log_y else finished.extremes
+    y_range = range_of(extremes.merged(Extremes.of(lows, highs, bool(log_y))))
     return CurvesData(
         series, names, bool(log_y), tuple(traces), tuple(live), n_points, counts, message, y_range
     )
@@ -274,8 +276,8 @@ class _Finished(NamedTuple):
     traces: list[TraceSpec]
     counts: dict[str, int]
     n_points: int
-    lows: list[float]  # each finished curve's smallest and largest finite value
-    highs: list[float]
+    extremes: Extremes  # the finished curves' smallest and largest values
+    log_extremes: Extremes  # the same on a log axis
 
 
 def _finished_traces(
@@ -354,12 +356,13 @@ def _finished_traces(
         )
 
     ends = [e for items in groups.values() for _, _, s in items if (e := s.extremes) is not None]
+    lows, highs = [e[0] for e in ends], [e[1] for e in ends]
     result = _Finished(
         traces,
         {state: len(items) for state, items in groups.items()},
         n_points,
-        [e[0] for e in ends],
-        [e[1] for e in ends],
+        Extremes.of(lows, highs, False),
+        Extremes.of(lows, highs, True),
     )
     if cache is not None:
         cache["finished"] = (key, result)

@@ -19,6 +19,11 @@ carries the edit's id. plotly's kernel side does two things with them:
 :class:`LiveFigure` keeps the second job, under both names, and drops the first: it keeps only
 the edit ids of the deltas, before plotly's deserializer walks them.
 
+The other way, plotly sends every edit as four messages: its two edit counters (synced traits
+a view drawn later reads), the edit, and the edit's trait set back to None, which plotly.js
+ignores. :class:`LiveFigure` sends the counters with the edit, in one message, and keeps the
+None to itself.
+
 The front end spends too: to make the deltas it compares every trace's defaults with its copy,
 all traces at every edit (a tenth of the browser's time while a 1,000-trial search streamed),
 and the two messages it sends make JupyterLab redraw the kernel's busy/idle indicator. So
@@ -169,6 +174,25 @@ class LiveFigure(go.FigureWidget):
             if self.lean:  # no trace deltas come: this edit's trace part was drawn too
                 self._trace_edit_in_process = False
             self._call_waiting()
+
+    # plotly sends an edit as three or four messages: its edit counters (each a synced trait,
+    # which a view drawn later reads), the edit itself, and the edit's trait set back to None,
+    # which plotly.js ignores. Each is serialised, sent, forwarded by the server and handled by
+    # the browser. Here the counters go in the edit's own message and the None stays in the
+    # kernel (so the next edit is a change): one message per edit.
+    _EDIT_COUNTERS = ("_last_layout_edit_id", "_last_trace_edit_id")
+
+    def _should_send_property(self, key: str, value: Any) -> bool:
+        if not self._holding_sync:
+            if key in self._EDIT_COUNTERS:
+                self.__dict__.setdefault("_counters_unsent", set()).add(key)
+                return False
+            if key.startswith("_py2js_"):
+                if value is not None:
+                    unsent = self.__dict__.pop("_counters_unsent", set())
+                    self.send_state([*sorted(unsent), key])
+                return False
+        return super()._should_send_property(key, value)
 
     def _call_waiting(self) -> None:
         if not (self._trace_edit_in_process or self._layout_edit_in_process):

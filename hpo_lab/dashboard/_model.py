@@ -359,10 +359,14 @@ class DashboardModel:
 
     def _on_metrics(self, e: MetricsReported, ch: Changes) -> None:
         t = self._trial(e.number, ch)
+        mine = self.series.get(e.number, {})
+        fresh = e.time > self._dedupe_before
         added = False
         for name, value in e.values.items():
-            s = self._series(e.number, name, ch)
-            if e.time <= self._dedupe_before and s.last_time is not None and e.time <= s.last_time:
+            s = mine.get(name)
+            if s is None:
+                s = self._series(e.number, name, ch)
+            if not fresh and s.last_time is not None and e.time <= s.last_time:
                 continue  # already loaded from storage
             s.append(e.step, value, e.time)
             ch.add_points(name, e.number)

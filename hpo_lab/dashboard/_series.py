@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ._downsample import downsample
+from ._downsample import GrowingMinMax
+
+#: Display budgets a series keeps a cache for (the views use two or three).
+_BUDGETS = 4
 
 
 class Series:
     """Steps and values of one series of one trial, appended in place (amortised O(1)).
 
     ``version`` grows with every append, so views can tell whether a curve changed without
-    comparing arrays; :meth:`display` caches the downsampled curve per version.
+    comparing arrays; :meth:`display` caches the downsampled curve per version, and downsamples
+    a growing curve at the cost of its new points (:class:`GrowingMinMax`).
 
     Example:
         >>> s = Series()
@@ -20,7 +26,17 @@ class Series:
         ([0.0, 1.0], [1.5, 1.25], 2)
     """
 
-    __slots__ = ("_cache", "_hi", "_lo", "_n", "_step", "_value", "last_time", "version")
+    __slots__ = (
+        "_cache",
+        "_hi",
+        "_lo",
+        "_minmax",
+        "_n",
+        "_step",
+        "_value",
+        "last_time",
+        "version",
+    )
 
     def __init__(self, capacity: int = 16) -> None:
         self._step = np.empty(capacity, dtype=np.float64)
@@ -28,7 +44,10 @@ class Series:
         self._n = 0
         self.version = 0
         self.last_time: float | None = None
-        self._cache: tuple[int, int, np.ndarray, np.ndarray] | None = None
+        # per max_points (views draw one curve with different budgets): the last display's
+        # (version, x, y), and the picker that follows the curve as it grows
+        self._cache: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+        self._minmax: dict[int, GrowingMinMax] = {}
         self._lo = np.inf  # the smallest and largest finite values so far
         self._hi = -np.inf
 
@@ -61,13 +80,17 @@ class Series:
 
     def append(self, step: float, value: float, when: float | None = None) -> None:
         """Adds one point (reported at wall time ``when``, if known)."""
-        self._reserve(1)
-        self._step[self._n] = step
-        self._value[self._n] = value
-        if np.isfinite(value):
-            self._lo = min(self._lo, value)
-            self._hi = max(self._hi, value)
-        self._n += 1
+        n = self._n
+        if n == len(self._step):
+            self._reserve(1)
+        self._step[n] = step
+        self._value[n] = value
+        if math.isfinite(value):
+            if value < self._lo:
+                self._lo = value
+            if value > self._hi:
+                self._hi = value
+        self._n = n + 1
         self.version += 1
         if when is not None:
             self.last_time = when
@@ -106,12 +129,23 @@ class Series:
         return None if self._lo > self._hi else (float(self._lo), float(self._hi))
 
     def display(self, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-        """The curve downsampled to at most ``max_points`` (cached until the next append)."""
-        cache = self._cache
-        if cache is not None and cache[0] == self.version and cache[1] == max_points:
-            return cache[2], cache[3]
-        x, y = downsample(self._step[: self._n], self._value[: self._n], max_points)
-        if len(x) == self._n:  # not downsampled: never hand out views of the buffers
-            x, y = x.copy(), y.copy()
-        self._cache = (self.version, max_points, x, y)
+        """The curve downsampled to at most ``max_points`` by min and max per bucket (cached
+        until the next append; see :class:`GrowingMinMax`)."""
+        hit = self._cache.get(max_points)
+        if hit is not None and hit[0] == self.version:
+            return hit[1], hit[2]
+        n = self._n
+        if n <= max_points:  # all of it: copies, never views of the buffers
+            x, y = self._step[:n].copy(), self._value[:n].copy()
+        else:
+            picker = self._minmax.get(max_points)
+            if picker is None:
+                if len(self._minmax) >= _BUDGETS:
+                    self._minmax.clear()
+                picker = self._minmax[max_points] = GrowingMinMax(max_points)
+            keep = picker.indices(self._value[:n])
+            x, y = self._step[keep], self._value[keep]
+        if max_points not in self._cache and len(self._cache) >= _BUDGETS:
+            self._cache.clear()
+        self._cache[max_points] = (self.version, x, y)
         return x, y

@@ -54,7 +54,9 @@ def test_a_run_fills_every_view(sessions, boards) -> None:
     assert sorted(values.y) == sorted(t.value for t in s.trials)
     assert fig.layout.yaxis.title.text == "loss"
     assert board.panels[0].picker.options == ("loss", "acc")
-    assert board.frame_stats()["frames"] > 0
+    stats = board.frame_stats()
+    assert stats["frames"] == len(board.frame_cpu_times) > 0
+    assert 0 < stats["cpu_p50_ms"] <= stats["cpu_p95_ms"] and stats["p50_ms"] <= stats["max_ms"]
 
 
 def test_a_dashboard_made_after_the_run_loads_it_from_storage(sessions, boards) -> None:
