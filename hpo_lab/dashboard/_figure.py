@@ -175,22 +175,22 @@ class LiveFigure(go.FigureWidget):
                 self._trace_edit_in_process = False
             self._call_waiting()
 
-    # plotly sends an edit as three or four messages: its edit counters (each a synced trait,
-    # which a view drawn later reads), the edit itself, and the edit's trait set back to None,
-    # which plotly.js ignores. Each is serialised, sent, forwarded by the server and handled by
-    # the browser. Here the counters go in the edit's own message and the None stays in the
-    # kernel (so the next edit is a change): one message per edit.
+    # One message per edit (see the module's docstring): the counters wait for the edit, and
+    # the trait's reset to None stays in the kernel, so the next edit is a change.
     _EDIT_COUNTERS = ("_last_layout_edit_id", "_last_trace_edit_id")
+    # a class default: plotly's __init__ sets the counters before this class's runs
+    _counters_unsent: frozenset[str] = frozenset()
 
     def _should_send_property(self, key: str, value: Any) -> bool:
         if not self._holding_sync:
             if key in self._EDIT_COUNTERS:
-                self.__dict__.setdefault("_counters_unsent", set()).add(key)
+                self._counters_unsent = self._counters_unsent | {key}
                 return False
             if key.startswith("_py2js_"):
                 if value is not None:
-                    unsent = self.__dict__.pop("_counters_unsent", set())
-                    self.send_state([*sorted(unsent), key])
+                    keys = [*sorted(self._counters_unsent), key]
+                    self._counters_unsent = frozenset()
+                    self.send_state(keys)
                 return False
         return super()._should_send_property(key, value)
 

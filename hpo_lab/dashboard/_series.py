@@ -27,11 +27,10 @@ class Series:
     """
 
     __slots__ = (
-        "_cache",
         "_hi",
         "_lo",
-        "_minmax",
         "_n",
+        "_shown",
         "_step",
         "_value",
         "last_time",
@@ -45,9 +44,8 @@ class Series:
         self.version = 0
         self.last_time: float | None = None
         # per max_points (views draw one curve with different budgets): the last display's
-        # (version, x, y), and the picker that follows the curve as it grows
-        self._cache: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
-        self._minmax: dict[int, GrowingMinMax] = {}
+        # version, x and y, and the picker that follows the curve as it grows (None while short)
+        self._shown: dict[int, tuple[int, np.ndarray, np.ndarray, GrowingMinMax | None]] = {}
         self._lo = np.inf  # the smallest and largest finite values so far
         self._hi = -np.inf
 
@@ -131,21 +129,19 @@ class Series:
     def display(self, max_points: int) -> tuple[np.ndarray, np.ndarray]:
         """The curve downsampled to at most ``max_points`` by min and max per bucket (cached
         until the next append; see :class:`GrowingMinMax`)."""
-        hit = self._cache.get(max_points)
-        if hit is not None and hit[0] == self.version:
-            return hit[1], hit[2]
+        shown = self._shown.get(max_points)
+        if shown is not None and shown[0] == self.version:
+            return shown[1], shown[2]
+        picker = shown[3] if shown is not None else None
         n = self._n
         if n <= max_points:  # all of it: copies, never views of the buffers
             x, y = self._step[:n].copy(), self._value[:n].copy()
         else:
-            picker = self._minmax.get(max_points)
             if picker is None:
-                if len(self._minmax) >= _BUDGETS:
-                    self._minmax.clear()
-                picker = self._minmax[max_points] = GrowingMinMax(max_points)
+                picker = GrowingMinMax(max_points)
             keep = picker.indices(self._value[:n])
             x, y = self._step[keep], self._value[keep]
-        if max_points not in self._cache and len(self._cache) >= _BUDGETS:
-            self._cache.clear()
-        self._cache[max_points] = (self.version, x, y)
+        if shown is None and len(self._shown) >= _BUDGETS:
+            self._shown.clear()
+        self._shown[max_points] = (self.version, x, y, picker)
         return x, y
