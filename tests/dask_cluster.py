@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 
 
-def local_cluster(**kwargs: Any) -> Any:
-    """A LocalCluster that listens on 127.0.0.1 only (scheduler, workers and dashboard)."""
+def local_cluster(*, profile: bool = False, **kwargs: Any) -> Any:
+    """A LocalCluster that listens on 127.0.0.1 only (scheduler, workers and dashboard).
+
+    Its workers' sampling profiler is off unless ``profile``: on Python 3.11 it can deadlock
+    the process that hosts the worker — the test process itself for ``processes=False``
+    (cpython#106883; see ``hpo_lab.executors._dask_worker.stop_sampling_profiler``).
+    """
+    import dask
     from distributed import LocalCluster
 
     options = {
@@ -23,7 +29,8 @@ def local_cluster(**kwargs: Any) -> Any:
     options.update(kwargs)
     if options.get("processes") is False:
         del options["host"]  # in-process workers talk over inproc://, no socket
-    return LocalCluster(**options)
+    with dask.config.set({"distributed.worker.profile.enabled": profile}):
+        return LocalCluster(**options)
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,10 @@ import logging
 import os
 import pickle
 import socket
+import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,8 +188,50 @@ def _worker_device() -> tuple[str, str]:
     return _device, f"cuda:{visible[0].strip()}" if visible else _device
 
 
+#: Python versions whose ``sys._current_frames()`` can deadlock the process (cpython#106883).
+CURRENT_FRAMES_DEADLOCK = sys.version_info < (3, 12)
+
+_profilers_stopped: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def stop_sampling_profiler(worker: Any) -> bool:
+    """Stop ``worker``'s statistical profiler where it can freeze the process; True if stopped.
+
+    Dask's worker samples its busy threads with ``sys._current_frames()`` every 10 ms. On Python
+    3.11 that call can deadlock against a thread starting or ending while a garbage collection
+    runs inside it: the sampling thread keeps the GIL and waits for the runtime's lock forever,
+    and the whole process stops (cpython#106883, dask/distributed#8616; fixed in 3.12). A worker
+    in the notebook's own process (``LocalCluster(processes=False)``) then freezes the kernel.
+    Our trials start and end threads, so on 3.11 the profiler of a worker that runs them is
+    stopped (the rest of the worker is untouched; its dashboard's profile page stays empty).
+    """
+    if not CURRENT_FRAMES_DEADLOCK or worker in _profilers_stopped:
+        return False
+    _profilers_stopped.add(worker)
+    callbacks = [worker.periodic_callbacks.get(n) for n in ("profile", "profile-cycle")]
+    callbacks = [pc for pc in callbacks if pc is not None]
+    if not callbacks:
+        return False
+
+    def stop() -> None:  # on the worker's event loop: PeriodicCallback is not thread-safe
+        for pc in callbacks:
+            pc.stop()
+
+    worker.loop.add_callback(stop)
+    _logger.info(
+        "stopped Dask's sampling profiler on worker %s: on Python %d.%d it can deadlock the "
+        "process (cpython#106883)",
+        worker.address,
+        *sys.version_info[:2],
+    )
+    return True
+
+
 def run_dask_trial(info: DaskTask) -> TrialOutcome:
     """Run one trial on this Dask worker (the function each trial's Dask task calls)."""
+    from distributed import get_worker
+
+    stop_sampling_profiler(get_worker())
     if info.submitter != (socket.gethostname(), os.getpid()):
         become_worker_process()  # a worker process, not the notebook's (processes=False)
     loaded = _load(info)

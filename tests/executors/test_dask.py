@@ -168,6 +168,26 @@ def test_gpu_resources_decide_how_many_trials_share_a_worker(storage_dir, per_tr
     assert _peak_concurrency(s.trials) == peak
 
 
+def test_a_worker_running_trials_stops_its_sampling_profiler_where_it_can_deadlock(storage_dir):
+    from distributed import Client
+
+    from hpo_lab.executors._dask_worker import CURRENT_FRAMES_DEADLOCK
+
+    with (
+        local_cluster(n_workers=1, processes=False, profile=True) as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        (worker,) = cluster.workers.values()
+        profiler = worker.periodic_callbacks["profile"]
+        assert profiler.is_running()
+        s = hl.Session(objectives.conformance, storage=storage_dir, executor=client, progress=False)
+        assert s.start(2).wait(timeout=60)
+        wait_for(lambda: profiler.is_running() != CURRENT_FRAMES_DEADLOCK, timeout=10)
+        assert worker.periodic_callbacks["profile-cycle"].is_running() != CURRENT_FRAMES_DEADLOCK
+        assert worker.status.name == "running"  # the worker itself goes on
+        assert [t.state.name for t in s.trials] == ["COMPLETE"] * 2
+
+
 def test_in_memory_storage_is_refused(dask_client):
     s = hl.Session(objectives.slow, storage=":memory:", executor=dask_client, progress=False)
     with pytest.raises(ValueError, match="cannot see storage=':memory:'"):
