@@ -25,6 +25,17 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     yield
 
 
+@pytest.fixture(autouse=True)
+def _close_new_sessions() -> Iterator[None]:
+    """Close the sessions a test opened and left open: their threads end with the test."""
+    from hpo_lab.session._session import _live_sessions
+
+    before = set(_live_sessions)
+    yield
+    for s in set(_live_sessions) - before:
+        s.close(timeout=5)
+
+
 @pytest.fixture
 def storage_dir(tmp_path: Path) -> Path:
     """A fresh storage folder for a session."""

@@ -24,13 +24,15 @@ class SessionInfo(NamedTuple):
 
 
 def session_info(session: Session) -> SessionInfo:
-    """The session's state, remaining budget and whether it can run trials (has an objective)."""
+    """The session's state, remaining budget and whether it can run trials (has an objective
+    and is not closed)."""
     driver = getattr(session, "_driver", None)
     return SessionInfo(
         state=session.state,
         budget=None if driver is None else driver.budget,
         active=bool(driver is not None and driver.active),
-        can_run=getattr(session, "_objective", None) is not None,
+        can_run=getattr(session, "_objective", None) is not None
+        and not getattr(session, "closed", False),
         n_workers=session.n_workers,
     )
 

@@ -39,7 +39,8 @@ class StatusData(NamedTuple):
         eta: Estimated seconds left in the run (None: unknown).
         ticking: Whether the clock is running (the front end advances it between updates).
         controls: Which controls are enabled now.
-        read_only: The session has no objective (it was loaded without one).
+        read_only: The session cannot run trials: it has no objective (it was loaded
+            without one), or it was closed.
     """
 
     name: str

@@ -4,6 +4,7 @@ background, its storage and its controls."""
 from __future__ import annotations
 
 import atexit
+import logging
 import math
 import threading
 import time
@@ -58,6 +59,7 @@ from hpo_lab.storage._liveness import (
 )
 from hpo_lab.trial import Control, Pause, Prune, Resume, Trial, TrialSettings
 
+_logger = logging.getLogger(__name__)
 _live_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
 
 
@@ -180,6 +182,9 @@ class Session(SteeringMixin, ResultsMixin):
         sampler_obj = make_sampler(sampler, seed=seed, n_objectives=len(dirs))
         self._devices = resolve_devices(device)
         self._executor = make_executor(executor)
+        self._owns_executor = self._executor is not executor  # made here: shut down on close()
+        self._closed = False
+        self._released = False  # close() has stopped the session's threads
 
         self._spec: StorageSpec = resolve_storage(storage, side_storage=side_storage)
         self._config = SessionConfig(
@@ -301,6 +306,7 @@ class Session(SteeringMixin, ResultsMixin):
         Returns:
             The session itself, so that ``session.start(20).wait()`` reads naturally.
         """
+        self._check_open()
         if self._objective is None:
             raise RuntimeError(
                 f"session {self.name!r} has no objective to run; pass one: "
@@ -331,8 +337,17 @@ class Session(SteeringMixin, ResultsMixin):
             self._driver.start(n_trials, timeout)
         return self
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(
+                f"session {self.name!r} is closed: its results can be read, but to run more "
+                f"trials open it again: hl.Session.load({self.name!r}, storage=..., "
+                "objective=objective)"
+            )
+
     def _ensure_executor(self) -> None:
         with self._lock:
+            self._check_open()
             if not self._executor_started:
                 from hpo_lab.export import record_objective
 
@@ -366,6 +381,7 @@ class Session(SteeringMixin, ResultsMixin):
     def add_trials(self, n: int, *, source: str = "code") -> None:
         """Run ``n`` more trials (in this run, or a new one if the last has ended)."""
         n = check_positive_int(n, "n")
+        self._check_open()
         if self._objective is None:
             raise RuntimeError(f"session {self.name!r} has no objective to run")
         if not self._driver.active:
@@ -408,16 +424,57 @@ class Session(SteeringMixin, ResultsMixin):
         for n in self._executor.running():
             self._executor.send(n, control)
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     def close(self, timeout: float | None = 30.0) -> None:
-        """Cancel running trials, wait for them (up to ``timeout`` s) and write everything."""
+        """End the session's background work.
+
+        Running trials are cancelled and waited for (up to ``timeout`` s), everything is
+        written, and the session's threads stop: its event stream (dashboards attached to it
+        stop updating), its metric writer, and the executor it made from ``executor=`` (worker
+        processes exit; an executor object passed in is left to its owner). Results stay
+        readable — trials, :meth:`metrics`, export. Starting trials again raises; open the
+        session anew with :meth:`load`. A session that ran trials records ``close`` in its
+        action log. Calling it again is harmless.
+
+        A trial still running after ``timeout`` (stuck in C code, say) keeps the event stream
+        and the writer open, so that what it reports later is still recorded; calling
+        ``close()`` again after it ended stops them (so does the interpreter's exit).
+        """
         if self._driver.active:
             self.stop(cancel=True)
             self._driver.wait(timeout)
+        with self._lock:
+            first, self._closed = not self._closed, True
+            if self._released:
+                return
+        if first:
+            if self._executor_started:  # it ran trials here: the log says where that ended
+                self._record("close", {})
+            if self._progress is not None:
+                self._progress.close()
         self.bus.flush()
         self._writer.flush()
-        if self._progress is not None:
-            self._progress.close()
+        if self._driver.active:
+            _logger.warning(
+                "session %r closed with trials still running %s; their reports are still "
+                "written (close() again once they end stops the session's threads)",
+                self.name,
+                self._executor.running(),
+            )
+            return
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
         _live_sessions.discard(self)
+        self._writer.close()
+        self.bus.close()
+        if self._owns_executor and self._executor_started:
+            self._executor.shutdown(wait=False)
 
     def __enter__(self) -> Session:
         return self

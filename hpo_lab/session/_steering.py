@@ -115,6 +115,7 @@ class SteeringMixin:
         Raises:
             ValueError / TypeError: unknown parent, no checkpoint (at that step), bad overrides.
         """
+        self._check_open()
         if self._objective is None:
             raise RuntimeError(f"session {self.name!r} has no objective to run the fork with")
         parent = self._frozen(number)

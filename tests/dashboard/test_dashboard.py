@@ -278,6 +278,21 @@ def test_a_plain_optuna_study_shows_its_intermediate_values(tmp_path: Path, boar
     assert board.table.actions == []  # no objective here: nothing to control
 
 
+def test_closing_the_session_makes_its_dashboard_read_only(tmp_path: Path, boards) -> None:
+    s = make_session(quadratic, name="closed", storage=str(tmp_path / "runs"))
+    board = s.dashboard()
+    boards.append(board)
+    s.start(n_trials=2).wait()
+    board.refresh()
+    assert not board.status.data["read_only"] and board.status.data["controls"]["add_trials"]
+    s.close()
+    assert board.status.data["read_only"] and not board.status.data["controls"]["add_trials"]
+    assert [a.kind for a in board.model.actions] == ["start", "close"]  # the last batch came
+    assert board.control("add_trials", n=1) is False
+    assert "closed" in board.status.message["text"]
+    assert len(s.trials) == 2
+
+
 def test_a_loaded_session_without_objective_is_read_only(tmp_path: Path, sessions, boards) -> None:
     s = make_session(quadratic, name="kept", storage=str(tmp_path / "runs"))
     s.start(n_trials=3).wait()
@@ -288,7 +303,7 @@ def test_a_loaded_session_without_objective_is_read_only(tmp_path: Path, session
     boards.append(board)
     assert board.model.counts() == {"COMPLETE": 3}
     assert board.model.series_names == ["loss", "acc"]
-    assert [a.kind for a in board.model.actions] == ["start"]
+    assert [a.kind for a in board.model.actions] == ["start", "close"]
     assert board.status.data["read_only"] and board.table.actions == []
     assert board.status.data["elapsed"] is not None and board.status.data["eta"] is None
     assert board.control("add_trials", n=1) is False

@@ -317,6 +317,86 @@ def test_close_cancels_and_writes_everything():
     assert len(s.metrics()) == len(s.trials[0].intermediate_values)
 
 
+def _session_threads(s) -> dict[str, threading.Thread]:
+    """The delivery threads of ``s``'s event stream, by name."""
+    return {sub._thread.name: sub._thread for sub in s.bus._subs}
+
+
+def test_close_stops_the_sessions_threads_and_keeps_its_results_readable():
+    s = make(name="closing", metric="loss")
+    s.start(3).wait()
+    threads = _session_threads(s)
+    assert {"hpo_lab-sub-writer", "hpo_lab-sub-live"} <= set(threads)
+    assert all(t.is_alive() for t in threads.values())
+    metrics = s.metrics()
+    s.close()
+    assert s.closed
+    assert _session_threads(s) == {}
+    assert not any(t.is_alive() for t in threads.values())
+    pd.testing.assert_frame_equal(s.metrics(), metrics)  # still readable
+    assert len(s.trials) == 3 and s.best_params is not None
+    with pytest.raises(RuntimeError, match=r"closed.*hl\.Session\.load\('closing'"):
+        s.start(1)
+    with pytest.raises(RuntimeError, match="closed"):
+        s.add_trials(1)
+    with pytest.raises(RuntimeError, match="closed"):
+        s.fork(0, {"x": 0.5})
+    assert len(s.trials) == 3  # nothing was started
+    s.close()  # twice is fine
+    again = hl.Session.load("closing", storage="runs", objective=quadratic, progress=False)
+    again.start(1).wait()
+    assert len(again.trials) == 4
+    again.close()
+
+
+def test_close_shuts_down_the_executor_it_made_not_one_passed_in():
+    from hpo_lab.executors import ProcessExecutor
+    from tests.executors import objectives
+
+    made = make(objectives.slow, name="made", metric="loss", executor="processes")
+    made.start(1).wait(60)
+    (proc,) = [w.process for w in made._executor._workers]
+    made.close()
+    proc.join(timeout=30)
+    assert not proc.is_alive()
+
+    mine = ProcessExecutor()
+    given = make(objectives.slow, name="given", metric="loss", executor=mine)
+    given.start(1).wait(60)
+    (proc,) = [w.process for w in mine._workers]
+    given.close()
+    time.sleep(0.5)
+    assert proc.is_alive()  # its owner decides
+    mine.shutdown()
+    proc.join(timeout=30)
+    assert not proc.is_alive()
+
+
+def test_close_with_a_trial_that_outlives_the_timeout_still_records_its_reports():
+    release = threading.Event()
+
+    def stuck(trial):
+        trial.report(0, loss=1.0)
+        release.wait(30)  # ignores the cancel until released: no report in between
+        trial.report(1, loss=0.5)
+        return 0.5
+
+    s = make(stuck, name="stuck", metric="loss")
+    s.start(1)
+    wait_for(lambda: len(s.metrics()) == 1)
+    s.close(timeout=0.3)
+    assert s.closed and s.running == [0]
+    assert _session_threads(s)["hpo_lab-sub-writer"].is_alive()  # still writing for the trial
+    release.set()
+    wait_for(lambda: not s.running, timeout=30)
+    wait_for(lambda: len(s.metrics()) == 2)  # the late report is recorded
+    assert s.trials[0].state.name == "PRUNED"  # the cancel took effect at that report
+    writer = _session_threads(s)["hpo_lab-sub-writer"]
+    s.close()  # now that it ended: the threads stop
+    assert _session_threads(s) == {} and not writer.is_alive()
+    assert list(s.actions().kind) == ["start", "stop", "close"]
+
+
 @pytest.mark.filterwarnings("error::optuna.exceptions.ExperimentalWarning")
 def test_named_objectives_raise_no_experimental_warning():
     s = hl.Session(
