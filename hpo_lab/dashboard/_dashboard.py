@@ -31,6 +31,7 @@ from . import (  # noqa: F401  (they register the built-in panels)
 )
 from ._changes import Changes
 from ._detail import TrialDetail, detail_data
+from ._feasibility import FeasibilityReader
 from ._load import SessionInfo, load_model, session_info, stale_trials, sync_trials
 from ._model import DashboardModel
 from ._panel import Panel, PanelContext, resolve_panels
@@ -152,6 +153,10 @@ class Dashboard:
                     writer.flush()  # what was reported before we subscribed is in storage now
                 self.model: DashboardModel
                 self.model, changes = load_model(session)
+                #: Which complete trials break a constraint (read from storage): the model's
+                #: best and Pareto front leave them out.
+                self._feasibility = FeasibilityReader(session)
+                changes.merge(self._judge_feasibility())
                 self._info: SessionInfo = session_info(session)
                 self._context = PanelContext(
                     session,
@@ -243,6 +248,7 @@ class Dashboard:
             if writer is not None:
                 writer.flush()
             self.model, changes = load_model(self.session)
+            changes.merge(self._judge_feasibility())
             self._info = session_info(self.session)
             self._render(changes)
 
@@ -367,6 +373,8 @@ class Dashboard:
                 stale = stale_trials(self.model, changes)
                 if stale:
                     changes.merge(sync_trials(self.model, self.session, stale))
+                if changes.finished or changes.actions or stale:
+                    changes.merge(self._judge_feasibility())
                 info = session_info(self.session)
                 if info != self._info:
                     self._info = info
@@ -377,6 +385,10 @@ class Dashboard:
                 logger.exception("the dashboard of session %r failed to update", self.session.name)
         self.frame_times.append(time.perf_counter() - began)
         self.frame_cpu_times.append(time.thread_time() - began_cpu)
+
+    def _judge_feasibility(self) -> Changes:
+        """Marks the model's complete trials that break a constraint (caller holds the lock)."""
+        return self.model.set_infeasible(self._feasibility.infeasible(self.model))
 
     def _render(self, ch: Changes) -> None:
         """Updates the widgets that ``ch`` touched (caller holds the lock)."""

@@ -1,4 +1,7 @@
-"""Optimization history: each complete trial's objective value, and the best value so far."""
+"""Optimization history: each complete trial's objective value, and the best value so far.
+
+Trials that break a constraint (``DashboardModel.infeasible``) are drawn in the failure colour
+and left out of the best, as Optuna leaves them out of ``best_trial``."""
 
 from __future__ import annotations
 
@@ -27,8 +30,9 @@ class HistoryData(NamedTuple):
         direction: ``"minimize"`` or ``"maximize"``.
         numbers: Complete trials with a finite value, in order.
         values: Their values.
-        best_so_far: The best value up to each of them.
-        best: ``(number, value)`` of the best trial, if any.
+        best_so_far: The best value up to each of them, of the feasible ones (±inf before the
+            first feasible trial).
+        best: ``(number, value)`` of the best feasible trial, if any.
         traces: The traces (see :class:`~hpo_lab.dashboard._traces.TraceSpec`).
         message: What to say instead, when no trial has completed.
         y_range: The value axis's range when outlying values are left out of it (None: it
@@ -68,11 +72,16 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
     ]
     numbers = np.asarray([r[0] for r in rows], dtype=np.int64)
     values = np.asarray([r[1] for r in rows], dtype=np.float64)
+    # Trials that break a constraint are drawn, but are never the best (as in Optuna).
+    feasible = np.fromiter((n not in model.infeasible for n in numbers), bool, len(numbers))
+    worst = -np.inf if direction == "maximize" else np.inf
     acc = np.maximum if direction == "maximize" else np.minimum
-    best_so_far = acc.accumulate(values) if len(values) else values.copy()
+    best_so_far = acc.accumulate(np.where(feasible, values, worst))
     best = None
-    if len(values):
-        i = int(np.argmax(values) if direction == "maximize" else np.argmin(values))
+    first = int(np.argmax(feasible)) if feasible.any() else len(values)  # the first feasible
+    if first < len(values):
+        kept = np.where(feasible, values, worst)
+        i = int(np.argmax(kept) if direction == "maximize" else np.argmin(kept))
         best = (int(numbers[i]), float(values[i]))
 
     xs = numbers.astype(np.float64)
@@ -88,7 +97,7 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
                     "mode": "markers",
                     "marker": {
                         "size": 7,
-                        "color": st.STATE_COLORS["COMPLETE"],
+                        "color": _point_colors(feasible),
                         "opacity": 0.75,
                         "line": {"color": "#ffffff", "width": 0.8},
                     },
@@ -99,14 +108,16 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
                     "hovertemplate": f"<b>Trial %{{customdata:d}}</b><br>{objective} %{{y:.5g}}"
                     "<extra></extra>",
                 },
-                token=(xs.tobytes(), values.tobytes()),
+                token=(xs.tobytes(), values.tobytes(), feasible.tobytes()),
                 numbers=xs,
             )
         )
-        # The best-so-far line runs to the last trial, whatever its state.
+    if first < len(values):
+        # The best-so-far line runs from the first feasible trial to the last trial, whatever
+        # its state.
         last = max(model.trials) if model.trials else int(numbers[-1])
-        line_x = np.append(xs, float(max(last, numbers[-1])))
-        line_y = np.append(best_so_far, best_so_far[-1])
+        line_x = np.append(xs[first:], float(max(last, numbers[-1])))
+        line_y = np.append(best_so_far[first:], best_so_far[-1])
         traces.append(
             TraceSpec(
                 "best-so-far",
@@ -144,6 +155,14 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
     return HistoryData(
         objective, direction, numbers, values, best_so_far, best, tuple(traces), message, y_range
     )
+
+
+def _point_colors(feasible: np.ndarray) -> str | list[str]:
+    """The values' colour: one for all, or per point when some break a constraint."""
+    if feasible.all():
+        return st.STATE_COLORS["COMPLETE"]
+    ok, bad = st.STATE_COLORS["COMPLETE"], st.STATE_COLORS["FAIL"]
+    return [ok if f else bad for f in feasible.tolist()]
 
 
 def _marker(

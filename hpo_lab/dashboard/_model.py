@@ -150,6 +150,9 @@ class DashboardModel:
         self.budget: int | None = None
         self.best: tuple[int, float] | None = None
         self._pareto: tuple[int, ...] | None = ()
+        #: Complete trials that break a constraint (set by the dashboard from storage, see
+        #: :meth:`set_infeasible`): never the best, never on the Pareto front, as in Optuna.
+        self.infeasible: frozenset[int] = frozenset()
         self.version = 0
         #: Grows whenever a trial's state, values or params change (not with new points):
         #: views of outcomes (history, parameters) recompute only when it moved.
@@ -196,7 +199,7 @@ class DashboardModel:
 
     @property
     def pareto(self) -> tuple[int, ...]:
-        """Numbers of the complete trials no other complete trial dominates (any objectives)."""
+        """Numbers of the feasible complete trials no other one dominates (any objectives)."""
         if self._pareto is None:
             self._pareto = _pareto_front(self)
         return self._pareto
@@ -457,10 +460,41 @@ class DashboardModel:
         self._pareto = None
         ch.best = True
         v = t.value
-        if v is None or math.isnan(v):
+        if v is None or math.isnan(v) or t.number in self.infeasible:
             return
         if self.best is None or self.is_better(v, self.best[1]):
             self.best = (t.number, v)
+
+    def set_infeasible(self, numbers: Iterable[int]) -> Changes:
+        """Marks the complete trials that break a constraint; the best trial and the Pareto
+        front leave them out. Returns what changed: the best and the outcome views (history,
+        Pareto), when the set did.
+
+        Example:
+            >>> from hpo_lab.events import TrialFinished
+            >>> m = DashboardModel("demo", ["minimize"])
+            >>> _ = m.apply([TrialFinished(0, "COMPLETE", (0.1,)),
+            ...              TrialFinished(1, "COMPLETE", (0.2,))])
+            >>> m.set_infeasible({0}).best, m.best
+            (True, (1, 0.2))
+        """
+        ch = Changes()
+        numbers = frozenset(numbers)
+        if numbers == self.infeasible:
+            return ch
+        self.infeasible = numbers
+        self.best = None
+        for t in self.trials.values():
+            v = t.value
+            if t.state != "COMPLETE" or v is None or math.isnan(v) or t.number in numbers:
+                continue
+            if self.best is None or self.is_better(v, self.best[1]):
+                self.best = (t.number, v)
+        self._pareto = None
+        ch.best = True
+        self.outcome_version += 1
+        self.version += 1
+        return ch
 
 
 def _is_number(value: Any) -> bool:
@@ -482,7 +516,12 @@ def _end_text(state: str, values: tuple[float, ...] | None, reason: str | None) 
 def _pareto_front(model: DashboardModel) -> tuple[int, ...]:
     numbers, rows = [], []
     for n, t in model.trials.items():
-        if t.state == "COMPLETE" and t.values and len(t.values) == model.n_objectives:
+        if (
+            t.state == "COMPLETE"
+            and t.values
+            and len(t.values) == model.n_objectives
+            and n not in model.infeasible
+        ):
             numbers.append(n)
             rows.append(t.values)
     if not rows:

@@ -21,7 +21,6 @@ import plotly.graph_objects as go
 from . import _style as st
 from ._brush import BrushRelay
 from ._changes import Changes
-from ._feasibility import FeasibilityReader
 from ._figure import LiveFigure
 from ._hover import fmt_value
 from ._model import DashboardModel
@@ -68,7 +67,6 @@ class ParetoPanel(Panel):
         self.reference: tuple[float, ...] | None = None  # None: suggested
         self.figure: go.FigureWidget | None = None
         self._cache = ParetoCache()
-        self._reader = FeasibilityReader(context.session)
         self._decor_key: tuple[Any, ...] | None = None
         self._brushed: dict[int, set[int]] = {}
         self._region: tuple[int, tuple[str, ...]] | None = None
@@ -156,7 +154,7 @@ class ParetoPanel(Panel):
         return pareto_view_data(
             model,
             reference_point=self.reference,
-            infeasible=self._reader.infeasible(model),
+            infeasible=model.infeasible,  # judged by the dashboard
             selected=self.context.selected,
             cache=self._cache,
         )

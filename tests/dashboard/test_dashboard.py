@@ -437,3 +437,26 @@ def test_a_running_trials_row_follows_its_reports_once_a_second(sessions, boards
     assert s.wait(timeout=10)
     settle(board)
     assert board.table.rows[0]["last_step"] == board.model.trials[0].last_step  # ended: at once
+
+
+def test_the_best_shown_is_optunas_best_feasible_trial(tmp_path: Path, sessions, boards) -> None:
+    def sized(trial: hl.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_user_attr("size", 100 * (1 - x))  # the lower the value, the bigger
+        return x
+
+    s = make_session(sized, name="sized", metric=None)
+    sessions.append(s)
+    board = s.dashboard()
+    boards.append(board)
+    s.start(n_trials=1).wait()
+    s.constrain("size <= 50")  # only x >= 0.5 is feasible from now on
+    s.start(n_trials=15).wait()
+    settle(board)
+    infeasible = {t.number for t in s.trials if t.constraints.get("size <= 50", 0) > 0}
+    assert infeasible and board.model.infeasible == infeasible
+    lowest = min(s.trials, key=lambda t: t.value)
+    assert lowest.number in infeasible  # the lowest value is not the best
+    assert board.status.data["best"]["number"] == s.best_trial.number != lowest.number
+    assert board.model.best == (s.best_trial.number, s.best_trial.value)
+    assert board.table.best == s.best_trial.number

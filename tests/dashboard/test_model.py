@@ -176,3 +176,36 @@ def test_lineage_comes_from_optuna_records_alone() -> None:
     m.load_trials(study.trials)
     assert m.trials[1].parent == 0
     assert m.trials[0].parent is None
+
+
+def test_infeasible_trials_are_never_the_best_nor_on_the_front() -> None:
+    m = model()
+    m.apply([TrialFinished(n, "COMPLETE", (v,)) for n, v in enumerate([0.3, 0.1, 0.2])])
+    assert m.best == (1, 0.1)
+    ch = m.set_infeasible({1})
+    assert m.best == (2, 0.2) and ch.best
+    assert m.pareto == (2,)
+    version = m.outcome_version
+    assert not m.set_infeasible({1}).best and m.outcome_version == version  # unchanged: no work
+    m.apply([TrialFinished(3, "COMPLETE", (0.15,))])
+    assert m.best == (3, 0.15)
+    m.set_infeasible({1, 3})  # judged after its end event, in the same frame
+    assert m.best == (2, 0.2) and m.outcome_version > version
+    m.set_infeasible(set())  # the constraint was relaxed
+    assert m.best == (1, 0.1) and m.pareto == (1,)
+    m.set_infeasible({0, 1, 2, 3})
+    assert m.best is None and m.pareto == ()
+
+
+def test_the_pareto_front_leaves_infeasible_trials_out() -> None:
+    m = model(directions=["minimize", "minimize"])
+    m.apply(
+        [
+            TrialFinished(0, "COMPLETE", (1.0, 3.0)),
+            TrialFinished(1, "COMPLETE", (2.0, 2.0)),
+            TrialFinished(2, "COMPLETE", (2.5, 2.5)),  # dominated by 1 only
+        ]
+    )
+    assert m.pareto == (0, 1)
+    m.set_infeasible({1})
+    assert m.pareto == (0, 2)

@@ -132,6 +132,10 @@ def test_brushing_a_region_constrains_the_rest_of_the_search(run) -> None:
     assert {t.number for t in s.study.trials if outside(t)} == judged | stored
     assert data.n_infeasible == len(judged | stored)
     assert not set(data.front) & (judged | stored)
+    # The status bar's count and the detail's front are the panel's front.
+    assert board.model.infeasible == judged | stored
+    assert set(board.model.pareto) == set(data.front)
+    assert board.status.data["best"] == {"pareto": len(data.front)}
     assert len(trace(panel, "infeasible:0:0").x) == len(judged | stored)
     assert len(panel.figure.layout.shapes) == len(region)  # a dashed line per bound
     assert "constraints: err ≤" in panel.summary.value

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hpo_lab.dashboard import DashboardModel, curves_data, history_data, params_data
+from hpo_lab.dashboard import _style as st
 from hpo_lab.dashboard._rows import table_columns, table_rows
 from hpo_lab.events import MetricsReported, TrialFinished
 
@@ -133,6 +134,25 @@ def test_history_has_best_so_far(model) -> None:
     assert line.props["x"][-1] == 7.0  # the line runs to the latest trial
     assert history_data(model, selected=2).traces[-1].key == "best"  # pruned: no point to ring
     assert history_data(DashboardModel("e", ["maximize"])).message == "No complete trial yet"
+
+
+def test_history_leaves_infeasible_trials_out_of_the_best(model) -> None:
+    plain = next(t for t in history_data(model).traces if t.key == "values")
+    assert isinstance(plain.props["marker"]["color"], str)  # one colour while all are feasible
+    model.set_infeasible({0})  # values 0.1 (trial 0), 0.3 (1), 0.2 (3)
+    data = history_data(model)
+    assert data.best == (3, 0.2)
+    assert data.best_so_far.tolist() == [math.inf, 0.3, 0.2]
+    line = next(t for t in data.traces if t.key == "best-so-far")
+    assert line.props["x"].tolist() == [1.0, 3.0, 7.0]  # from the first feasible trial
+    assert line.props["y"].tolist() == [0.3, 0.2, 0.2]
+    values = next(t for t in data.traces if t.key == "values")
+    ok, bad = st.STATE_COLORS["COMPLETE"], st.STATE_COLORS["FAIL"]
+    assert values.props["marker"]["color"] == [bad, ok, ok]
+    assert values.token != plain.token  # the figure redraws the colours
+    model.set_infeasible({0, 1, 3})
+    data = history_data(model)
+    assert data.best is None and [t.key for t in data.traces] == ["values"]
 
 
 def test_params_axes_per_kind(model) -> None:
