@@ -75,12 +75,12 @@ def history_data(model: DashboardModel, *, selected: int | None = None) -> Histo
     # Trials that break a constraint are drawn, but are never the best (as in Optuna).
     feasible = np.fromiter((n not in model.infeasible for n in numbers), bool, len(numbers))
     worst = -np.inf if direction == "maximize" else np.inf
+    kept = np.where(feasible, values, worst)
     acc = np.maximum if direction == "maximize" else np.minimum
-    best_so_far = acc.accumulate(np.where(feasible, values, worst))
+    best_so_far = acc.accumulate(kept)
     best = None
     first = int(np.argmax(feasible)) if feasible.any() else len(values)  # the first feasible
     if first < len(values):
-        kept = np.where(feasible, values, worst)
         i = int(np.argmax(kept) if direction == "maximize" else np.argmin(kept))
         best = (int(numbers[i]), float(values[i]))
 

@@ -459,6 +459,10 @@ class DashboardModel:
     def _consider_best(self, t: TrialRecord, ch: Changes) -> None:
         self._pareto = None
         ch.best = True
+        self._offer_best(t)
+
+    def _offer_best(self, t: TrialRecord) -> None:
+        """Makes complete trial ``t`` the best if it is feasible and beats the best so far."""
         v = t.value
         if v is None or math.isnan(v) or t.number in self.infeasible:
             return
@@ -485,11 +489,8 @@ class DashboardModel:
         self.infeasible = numbers
         self.best = None
         for t in self.trials.values():
-            v = t.value
-            if t.state != "COMPLETE" or v is None or math.isnan(v) or t.number in numbers:
-                continue
-            if self.best is None or self.is_better(v, self.best[1]):
-                self.best = (t.number, v)
+            if t.state == "COMPLETE":
+                self._offer_best(t)
         self._pareto = None
         ch.best = True
         self.outcome_version += 1
