@@ -150,6 +150,44 @@ def test_the_pareto_tab_draws_every_trial_and_the_front(pareto: Notebook) -> Non
     nb.screenshot("views-pareto", ".hpo-dash")
 
 
+def test_the_history_draws_infeasible_trials_red_and_never_as_the_best(pareto: Notebook) -> None:
+    nb = pareto
+    open_tab(nb, "Curves & history")
+    want = nb.evaluate(
+        "{'infeasible': len(board.model.infeasible), 'trials': len(session.trials),"
+        " 'front': len(board.panels[2]._data.front), 'status': board.status.data['best'],"
+        " 'pareto': sorted(board.model.pareto),"
+        " 'best_trials': sorted(t.number for t in session.best_trials)}"
+    )
+    assert want["infeasible"] > 0
+    assert want["status"] == {"pareto": want["front"]}  # the status bar counts the panel's front
+    assert want["pareto"] == want["best_trials"]  # and agrees with Optuna
+    # The history's points (its x axis is x2): red ones are the infeasible trials.
+    colours_js = """() => {
+      const gd = document.querySelector('.hpo-dash-curves .js-plotly-plot');
+      if (!gd) return null;
+      const g = [...gd.querySelectorAll('g.trace.scatter')]
+        .find((g) => g.__data__[0].trace.xaxis === 'x2' && g.__data__[0].trace.mode === 'markers'
+                     && g.querySelectorAll('path.point').length > 1);
+      if (!g) return null;
+      const n = {};
+      for (const p of g.querySelectorAll('path.point')) {
+        const c = getComputedStyle(p).fill; n[c] = (n[c] || 0) + 1;
+      }
+      return n;
+    }"""
+    nb.wait_until(colours_js, timeout=60)
+    colours = nb.page.evaluate(colours_js)
+    assert colours == {
+        "rgb(217, 48, 37)": want["infeasible"],  # the failure colour, #d93025
+        "rgb(30, 142, 62)": want["trials"] - want["infeasible"],  # COMPLETE's, #1e8e3e
+    }
+    nb.page.mouse.move(0, 0)
+    nb.screenshot("views-history-infeasible", ".hpo-dash")
+    open_tab(nb, "Pareto front")  # as the tests after this one expect
+    nb.wait_for(f"{PARETO} .scatterlayer .trace", timeout=60)
+
+
 def test_clicking_a_point_on_the_front_selects_its_trial(pareto: Notebook) -> None:
     nb = pareto
     target = nb.page.evaluate(
